@@ -1,0 +1,14 @@
+"""jaxcut: Cutout and CutMix vs ERM on feature-noise patch data (Oh & Yun, NeurIPS 2024), in JAX.
+
+Library entry points:
+  jaxcut.Config, jaxcut.preset      run configuration (jaxcut.config)
+  jaxcut.train.train(key, spec)     one run -> (params, trajectories, metrics)
+  jaxcut.data.sample                the data law
+CLIs: python -m jaxcut.train (one run), python -m jaxcut.sweep (a grid).
+"""
+
+__version__ = "0.1.0"
+
+from jaxcut.config import Config, ConfigError, Hypers, Spec, Static, preset  # noqa: E402
+
+__all__ = ["Config", "ConfigError", "Hypers", "Spec", "Static", "preset", "__version__"]

@@ -1,0 +1,277 @@
+"""Run configuration: one flat user-facing `Config`, split into compile-time and traced parts.
+
+* `Static` (frozen, hashable) fixes array shapes and code paths: P, d, n, the feature
+  groups' names and counts, filters per class m, method, exact/sampled, mixing law D_S,
+  activation, optimizer, steps T, log cadence, test-set size. Runs that differ here need
+  another compiled program.
+* `Hypers` (a `flax.struct` pytree of arrays) holds every continuous hyperparameter:
+  group masses, sigma_d, sigma_b, alpha, sigma_0, beta, r, eta, momentum, the Cutout
+  size C (masks are built over all 2^P subsets, so C need not fix a shape) and the
+  CutMix Beta parameter a. Stacking `Hypers` and vmapping serves a whole grid with one
+  compiled program.
+* `Spec` carries both through `jit`/`vmap`: static fields live in the pytree's treedef.
+
+`Config.validate()` checks every field before any compute and raises `ConfigError`
+naming the field and its allowed range.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Mapping, Tuple
+
+import flax.struct
+import jax.numpy as jnp
+import numpy as np
+
+METHODS = ("erm", "cutout", "cutmix")
+ACTIVATIONS = ("smoothed_leaky_relu", "leaky_relu", "relu", "gelu")
+MIXINGS = ("uniform", "beta")
+OPTIMIZERS = ("sgd", "momentum", "adam")
+
+
+class ConfigError(ValueError):
+  """A config field is out of its allowed range; the message names the field."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Static:
+  """Compile-time settings (shapes and code paths); a `jit` static argument."""
+  P: int
+  d: int
+  n: int
+  group_names: Tuple[str, ...]
+  group_counts: Tuple[int, ...]
+  m: int
+  method: str
+  exact: bool
+  mixing: str
+  activation: str
+  optimizer: str
+  steps: int
+  log_every: int
+  n_test: int
+
+  @property
+  def K(self) -> int:
+    """Features per class: sum of the group counts."""
+    return int(sum(self.group_counts))
+
+  @property
+  def G(self) -> int:
+    return len(self.group_counts)
+
+  @property
+  def n_log(self) -> int:
+    """Logged time points: t = 0, log_every, ..., steps."""
+    return self.steps // self.log_every + 1
+
+  def feature_group(self) -> np.ndarray:
+    """[K] group index of feature k (features are numbered group by group)."""
+    return np.repeat(np.arange(self.G), self.group_counts)
+
+
+@flax.struct.dataclass
+class Hypers:
+  """Traced (vmappable) hyperparameters, all float arrays."""
+  masses: Any  # [G] total probability of each feature group (rho summed over the group)
+  sigma_d: Any  # dominant-noise std
+  sigma_b: Any  # background-noise std
+  alpha: Any  # feature-noise strength in the dominant-noise patch
+  sigma_0: Any  # init std
+  beta: Any  # leaky slope
+  r: Any  # smoothing width
+  eta: Any  # step size
+  momentum: Any  # used by optimizer='momentum'
+  C: Any  # Cutout size (integer valued)
+  mix_a: Any  # Beta(a, a) parameter of mixing='beta'
+
+
+@flax.struct.dataclass
+class Spec:
+  """What `train` consumes: static settings in the treedef, hypers as leaves."""
+  static: Static = flax.struct.field(pytree_node=False)
+  hypers: Hypers
+
+
+STATIC_FIELDS = tuple(f.name for f in dataclasses.fields(Static))
+TRACED_FIELDS = ("group_masses",) + tuple(
+    f.name for f in dataclasses.fields(Hypers) if f.name != "masses")
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+  """Everything that defines one run except its seed. Defaults: SETTING.md's reference."""
+  # data (static)
+  P: int = 3
+  d: int = 2000
+  n: int = 300
+  group_names: Tuple[str, ...] = ("common", "rare", "extreme")
+  group_counts: Tuple[int, ...] = (2, 5, 5)
+  # data (traced)
+  group_masses: Tuple[float, ...] = (0.8, 0.15, 0.05)
+  sigma_d: float = 0.25
+  sigma_b: float = 0.05
+  alpha: float = 0.005
+  # model
+  m: int = 1
+  activation: str = "smoothed_leaky_relu"
+  sigma_0: float = 0.01
+  beta: float = 0.1
+  r: float = 0.1
+  # objective
+  method: str = "erm"
+  exact: bool = True
+  C: int = 2
+  mixing: str = "uniform"
+  mix_a: float = 1.0
+  # optimisation
+  optimizer: str = "sgd"
+  eta: float = 1.0
+  momentum: float = 0.9
+  steps: int = 3000
+  log_every: int = 30
+  # evaluation
+  n_test: int = 2000
+
+  def replace(self, **kw) -> "Config":
+    unknown = sorted(set(kw) - set(field_names()))
+    if unknown:
+      raise ConfigError(f"unknown config field {unknown[0]!r}; known fields: "
+                        f"{', '.join(field_names())}")
+    return dataclasses.replace(self, **{k: coerce(k, v) for k, v in kw.items()})
+
+  def to_dict(self) -> dict:
+    return {k: (list(v) if isinstance(v, tuple) else v)
+            for k, v in dataclasses.asdict(self).items()}
+
+  @property
+  def K(self) -> int:
+    return int(sum(self.group_counts))
+
+  def static(self) -> Static:
+    return Static(**{k: getattr(self, k) for k in STATIC_FIELDS})
+
+  def hypers(self, dtype=jnp.float32) -> Hypers:
+    kw = {k: jnp.asarray(getattr(self, k), dtype) for k in TRACED_FIELDS}
+    kw["masses"] = kw.pop("group_masses")
+    return Hypers(**kw)
+
+  def spec(self, dtype=jnp.float32) -> Spec:
+    self.validate()
+    return Spec(static=self.static(), hypers=self.hypers(dtype))
+
+  def validate(self) -> "Config":
+    """Raise ConfigError naming the first bad field and its allowed range."""
+    def need(ok, field, allowed):
+      if not ok:
+        raise ConfigError(f"{field}={getattr(self, field)!r} is out of range: "
+                          f"{field} must be {allowed}")
+    for f in ("P", "d", "n", "m", "steps", "log_every", "n_test", "C"):
+      need(isinstance(getattr(self, f), int) and not isinstance(getattr(self, f), bool),
+           f, "an integer")
+    need(self.P >= 2, "P", "an integer >= 2 (patches per input)")
+    need(self.n >= 1, "n", "an integer >= 1")
+    G = len(self.group_names)
+    need(G >= 1, "group_names", "a non-empty list of group names")
+    need(len(set(self.group_names)) == G and all(
+        isinstance(g, str) and g and g.replace("_", "").isalnum() for g in self.group_names),
+         "group_names", "distinct non-empty names of letters, digits and '_'")
+    need(len(self.group_counts) == G and all(
+        isinstance(c, int) and c >= 1 for c in self.group_counts),
+         "group_counts", f"{G} integers >= 1 (one per group)")
+    need(len(self.group_masses) == G and all(
+        math.isfinite(x) and x >= 0 for x in self.group_masses),
+         "group_masses", f"{G} non-negative numbers (one per group) summing to 1")
+    need(abs(sum(self.group_masses) - 1.0) <= 1e-6, "group_masses",
+         f"non-negative and sum to 1 (they sum to {sum(self.group_masses):.6g})")
+    need(self.d > 2 * self.K, "d",
+         f"> 2K = {2 * self.K} (the features take 2K coordinates, the noise the rest)")
+    for f in ("sigma_d", "sigma_b", "sigma_0", "eta", "r"):
+      need(math.isfinite(getattr(self, f)) and getattr(self, f) > 0, f, "> 0")
+    need(math.isfinite(self.alpha) and self.alpha >= 0, "alpha", ">= 0")
+    need(0 < self.beta < 1, "beta", "in (0, 1)")
+    need(0 <= self.momentum < 1, "momentum", "in [0, 1)")
+    need(self.m >= 1, "m", "an integer >= 1 (filters per class)")
+    need(self.method in METHODS, "method", f"one of {', '.join(METHODS)}")
+    need(self.activation in ACTIVATIONS, "activation", f"one of {', '.join(ACTIVATIONS)}")
+    need(self.mixing in MIXINGS, "mixing", f"one of {', '.join(MIXINGS)}")
+    need(self.optimizer in OPTIMIZERS, "optimizer", f"one of {', '.join(OPTIMIZERS)}")
+    need(isinstance(self.exact, bool), "exact", "true or false")
+    if self.method == "cutout":
+      need(1 <= self.C <= self.P - 1, "C", f"an integer in 1..P-1 = 1..{self.P - 1}")
+    if self.method == "cutmix" and self.mixing == "beta":
+      need(math.isfinite(self.mix_a) and self.mix_a > 0, "mix_a", "> 0")
+    if self.method != "erm" and self.exact:
+      need(self.P <= 16, "P", "<= 16 for exact Cutout/CutMix (they sum over all 2^P subsets)")
+    need(self.steps >= 1, "steps", "an integer >= 1")
+    need(1 <= self.log_every <= self.steps and self.steps % self.log_every == 0,
+         "log_every", f"an integer in 1..steps that divides steps={self.steps}")
+    need(self.n_test >= 1, "n_test", "an integer >= 1")
+    return self
+
+
+def field_names() -> Tuple[str, ...]:
+  return tuple(f.name for f in dataclasses.fields(Config))
+
+
+_FIELD_TYPES = {f.name: f.type for f in dataclasses.fields(Config)}
+
+
+def coerce(field: str, value: Any) -> Any:
+  """Turn a CLI string or JSON value into the field's Python type, or raise ConfigError."""
+  kind = _FIELD_TYPES[field]
+  try:
+    if kind.startswith("Tuple"):
+      items = value.split(",") if isinstance(value, str) else list(value)
+      inner = {"str": str, "int": _int, "float": float}[kind[len("Tuple["):].split(",")[0]]
+      return tuple(inner(x.strip() if isinstance(x, str) else x) for x in items)
+    if kind == "bool":
+      return _bool(value)
+    if kind == "int":
+      return _int(value)
+    if kind == "float":
+      if isinstance(value, bool):
+        raise ValueError
+      return float(value)
+    return str(value) if not isinstance(value, str) else value
+  except (ValueError, TypeError, KeyError):
+    raise ConfigError(f"{field}={value!r} is not a valid {kind}") from None
+
+
+def _int(x):
+  if isinstance(x, bool):
+    raise ValueError
+  if isinstance(x, float):
+    if not x.is_integer():
+      raise ValueError
+    return int(x)
+  return int(x)
+
+
+def _bool(x):
+  if isinstance(x, bool):
+    return x
+  if isinstance(x, str) and x.lower() in ("true", "1", "yes"):
+    return True
+  if isinstance(x, str) and x.lower() in ("false", "0", "no"):
+    return False
+  raise ValueError
+
+
+PRESETS: Mapping[str, Config] = {
+    # SETTING.md's reference setting.
+    "reference": Config(),
+    # A quick look at the same effects (seconds per run on a laptop CPU).
+    "small": Config(n=100, d=1000, steps=1000, log_every=20, n_test=1000,
+                    sigma_d=0.25 * math.sqrt(2), sigma_b=0.05 * math.sqrt(2)),
+    # Tests and first contact.
+    "tiny": Config(n=20, d=100, group_counts=(1, 2, 2), steps=50, log_every=10, n_test=200),
+}
+
+
+def preset(name: str) -> Config:
+  if name not in PRESETS:
+    raise ConfigError(f"preset={name!r} is unknown: preset must be one of {', '.join(PRESETS)}")
+  return PRESETS[name]

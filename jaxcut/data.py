@@ -1,0 +1,101 @@
+"""Feature-noise patch data (Oh & Yun 2024, Sec. 2; SETTING.md "Data").
+
+A sample is X = (x^(1), ..., x^(P)) in R^{P x d} with label y in {-1, +1}:
+
+1. y uniform on {-1, +1}; k ~ Categorical(rho), rho_k = mass(group(k)) / count(group(k)).
+2. Feature patch p* uniform in [P]: x^(p*) = v_{y,k}.
+3. Dominant-noise patch p~ uniform in [P] minus {p*}: x^(p~) = alpha v_{s,1} + xi,
+   s uniform on {-1, +1}, xi ~ N(0, sigma_d^2 Lambda).
+4. Every other patch: x^(p) = xi ~ N(0, sigma_b^2 Lambda).
+
+Features are the first 2K standard basis vectors: v_{+1,k} = e_k, v_{-1,k} = e_{K+k}
+(k = 0..K-1, so the paper's v_{s,1} is k = 0), and Lambda zeroes those 2K coordinates.
+So x[..., :2K] is the feature part of a patch and x[..., 2K:] its noise xi.
+"""
+
+from __future__ import annotations
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxcut.config import Hypers, Static
+
+FEATURE, DOMINANT, BACKGROUND = 0, 1, 2
+ROLE_NAMES = ("feature", "dominant", "background")
+
+
+@flax.struct.dataclass
+class Batch:
+  x: jax.Array  # [n, P, d] patches
+  y: jax.Array  # [n] labels in {-1., +1.}
+  feature: jax.Array  # [n] feature index k in 0..K-1 (of v_{y,k})
+  group: jax.Array  # [n] rarity group of that feature
+  roles: jax.Array  # [n, P] FEATURE / DOMINANT / BACKGROUND
+  feature_patch: jax.Array  # [n] p*
+  noise_sign: jax.Array  # [n] s of the feature noise alpha v_{s,1}
+
+
+def feature_column(s, k, K: int):
+  """Coordinate of v_{s,k}: k for s = +1, K + k for s = -1."""
+  return jnp.where(s > 0, k, K + k)
+
+
+def feature_probs(static: Static, masses) -> jax.Array:
+  """[K] per-feature probability rho_k = mass of its group / count of its group."""
+  g = static.feature_group()
+  return jnp.asarray(masses)[g] / jnp.asarray(static.group_counts, jnp.asarray(masses).dtype)[g]
+
+
+def sample(key, static: Static, hypers: Hypers, n: int, groups=None) -> Batch:
+  """Draw n points. Pure, vectorised, jit/vmap-able.
+
+  groups: optional int [n]; when given, point i's feature is drawn uniformly from group
+  groups[i] instead of from rho (a stratified test set; see `jaxcut.metrics`).
+  """
+  P, d, K = static.P, static.d, static.K
+  dtype = jnp.asarray(hypers.sigma_d).dtype
+  k_y, k_f, k_p, k_q, k_s, k_n = jax.random.split(key, 6)
+  y = jnp.where(jax.random.bernoulli(k_y, 0.5, (n,)), 1.0, -1.0).astype(dtype)
+  fg = jnp.asarray(static.feature_group())
+  if groups is None:
+    logits = jnp.log(feature_probs(static, hypers.masses))
+    feature = jax.random.categorical(k_f, logits, shape=(n,))
+  else:
+    counts = jnp.asarray(static.group_counts)
+    offsets = jnp.asarray(np.concatenate([[0], np.cumsum(static.group_counts)[:-1]]))
+    u = jax.random.uniform(k_f, (n,))
+    feature = offsets[groups] + jnp.minimum(
+        jnp.floor(u * counts[groups]).astype(jnp.int32), counts[groups] - 1)
+  p_star = jax.random.randint(k_p, (n,), 0, P)
+  p_dom = (p_star + 1 + jax.random.randint(k_q, (n,), 0, P - 1)) % P
+  noise_sign = jnp.where(jax.random.bernoulli(k_s, 0.5, (n,)), 1, -1)
+
+  patch = jnp.arange(P)
+  is_feat = patch[None, :] == p_star[:, None]
+  is_dom = patch[None, :] == p_dom[:, None]
+  roles = jnp.where(is_feat, FEATURE, jnp.where(is_dom, DOMINANT, BACKGROUND))
+  sigma = jnp.where(is_dom, hypers.sigma_d, hypers.sigma_b) * (~is_feat)
+  noise = jax.random.normal(k_n, (n, P, d - 2 * K), dtype) * sigma[..., None]
+
+  feat_col = feature_column(y, feature, K)
+  noise_col = feature_column(noise_sign, 0, K)
+  cols = jnp.arange(2 * K)
+  feat_part = (is_feat[..., None] * (cols == feat_col[:, None, None])
+               + hypers.alpha * is_dom[..., None] * (cols == noise_col[:, None, None]))
+  x = jnp.concatenate([feat_part.astype(dtype), noise], axis=-1)
+  return Batch(x=x, y=y, feature=feature, group=fg[feature], roles=roles,
+               feature_patch=p_star, noise_sign=noise_sign)
+
+
+def noise_patches(batch: Batch, K: int):
+  """The noise vectors xi of the P-1 non-feature patches of each point.
+
+  Returns (xi [n, P-1, d-2K], index [n, P-1] of those patches in 0..P-1, in order).
+  """
+  n, P = batch.roles.shape
+  rank = jnp.arange(P - 1)
+  idx = rank[None, :] + (rank[None, :] >= batch.feature_patch[:, None])
+  xi = jnp.take_along_axis(batch.x[..., 2 * K:], idx[..., None], axis=1)
+  return xi, idx

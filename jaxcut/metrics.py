@@ -1,0 +1,109 @@
+"""What a run reports: feature margins, accuracy by rarity group, evenness, rho summaries.
+
+* Feature output (the paper's "learned-feature output", Figure 1): for feature v_{s,k},
+  s * f_W(v_{s,k}) with v_{s,k} as a single patch, i.e.
+  s * sum_j [phi(<w_{+1,j}, v_{s,k}>) - phi(<w_{-1,j}, v_{s,k}>)]. The group margin is
+  its mean over the group's features and both signs s.
+* Test accuracy is measured on a fresh stratified test set: point t's feature is drawn
+  uniformly from group t mod G, so every group gets n_test / G points whatever its mass.
+  Overall accuracy is the mass-weighted mean of the group accuracies (an unbiased
+  estimate of accuracy under the data law).
+* Evenness: the share of |a_ip| (per-patch output) from the feature, dominant-noise and
+  background patches, averaged over points: (1/n) sum_i sum_{p in role} |a_ip| / sum_p |a_ip|.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+
+from jaxcut.config import Hypers, Static
+from jaxcut.data import Batch, feature_column, sample
+from jaxcut.model import patch_outputs
+
+TEST_BATCH = 256
+
+
+def feature_outputs(W, phi, K: int) -> jax.Array:
+  """[2, K]: s * f_W(v_{s,k}) for s = +1 (row 0) and s = -1 (row 1)."""
+  cols = feature_column(jnp.array([[1], [-1]]), jnp.arange(K)[None, :], K)  # [2, K]
+  h = phi(W[:, :, cols]).sum(axis=1)  # [2 classes, 2 signs, K]
+  return jnp.array([1.0, -1.0], W.dtype)[:, None] * (h[0] - h[1])
+
+
+def group_mean(values, static: Static) -> jax.Array:
+  """Mean over the last axis (features k) within each group: [..., K] -> [..., G]."""
+  onehot = jax.nn.one_hot(jnp.asarray(static.feature_group()), static.G, dtype=values.dtype)
+  return values @ onehot / jnp.asarray(static.group_counts, values.dtype)
+
+
+def group_margins(W, phi, static: Static) -> jax.Array:
+  """[G] mean feature output per group (over both signs)."""
+  return group_mean(feature_outputs(W, phi, static.K).mean(0), static)
+
+
+def role_shares(a, roles) -> jax.Array:
+  """[n, 3] share of sum_p |a_ip| from each patch role."""
+  mag = jnp.abs(a)
+  per_role = jnp.stack([(mag * (roles == r)).sum(-1) for r in range(3)], -1)
+  return per_role / jnp.maximum(mag.sum(-1, keepdims=True), jnp.finfo(a.dtype).tiny)
+
+
+def train_metrics(W, batch: Batch, phi) -> dict:
+  a = patch_outputs(W, batch.x, phi)
+  margin = batch.y * a.sum(-1)
+  return {"train_loss": jax.nn.softplus(-margin).mean(),
+          "train_acc": (margin > 0).mean(),
+          "train_share": role_shares(a, batch.roles).mean(0)}
+
+
+def test_metrics(key, W, static: Static, hypers: Hypers, phi) -> dict:
+  """Accuracy per group and overall, and evenness, on n_test fresh stratified points.
+
+  Points are generated in batches of TEST_BATCH inside the computation (batch b from
+  fold_in(key, b)), so memory does not grow with n_test.
+  """
+  G, n_test = static.G, static.n_test
+  B = min(n_test, TEST_BATCH)
+  nb = math.ceil(n_test / B)
+
+  def one(b):
+    idx = b * B + jnp.arange(B)
+    valid = (idx < n_test).astype(W.dtype)
+    groups = idx % G
+    batch = sample(jax.random.fold_in(key, b), static, hypers, B, groups=groups)
+    a = patch_outputs(W, batch.x, phi)
+    correct = (batch.y * a.sum(-1) > 0).astype(W.dtype) * valid
+    onehot = jax.nn.one_hot(groups, G, dtype=W.dtype)
+    return correct @ onehot, valid @ onehot, valid @ role_shares(a, batch.roles)
+
+  correct, count, shares = jax.tree.map(lambda x: x.sum(0), jax.lax.map(one, jnp.arange(nb)))
+  acc_group = correct / count
+  masses = jnp.asarray(hypers.masses, W.dtype)
+  return {"test_acc": (masses * acc_group).sum() / masses.sum(),
+          "test_acc_group": acc_group,
+          "test_share": shares / n_test}
+
+
+def rho_summaries(rho_nf, batch: Batch, index, static: Static) -> dict:
+  """Summaries of rho [2, m, n, P-1] by (own / other class filter) x (dominant / background).
+
+  rho_mean [2, 2, G]: mean over filters, points of each rarity group and patches;
+  own means the filter's class is the point's label. rho_max [2, 2]. Empty cells are 0.
+  """
+  dtype = rho_nf.dtype
+  roles = jnp.take_along_axis(batch.roles, index, axis=1)  # [n, P-1], 1 or 2
+  pos = (batch.y > 0)
+  own = jnp.stack([jnp.stack([pos, ~pos]), jnp.stack([~pos, pos])]).astype(dtype)  # [o, c, n]
+  kind = jnp.stack([roles == 1, roles == 2]).astype(dtype)  # [t, n, q]
+  grp = jax.nn.one_hot(batch.group, static.G, dtype=dtype)  # [n, g]
+  m = rho_nf.shape[1]
+  total = jnp.einsum("cjnq,ocn,tnq,ng->otg", rho_nf, own, kind, grp)
+  count = m * jnp.einsum("ocn,tnq,ng->otg", own, kind, grp)
+  mean = jnp.where(count > 0, total / jnp.maximum(count, 1), 0.0)
+  cell = own[:, None, :, None, :, None] * kind[None, :, None, None, :, :]  # [o,t,c,1,n,q]
+  masked = jnp.where(cell > 0, rho_nf[None, None], -jnp.inf)
+  mx = masked.max(axis=(2, 3, 4, 5))
+  return {"rho_mean": mean, "rho_max": jnp.where(jnp.isfinite(mx), mx, 0.0)}

@@ -1,0 +1,91 @@
+"""Two-layer CNN shared across patches (SETTING.md "Network").
+
+    f_W(X) = sum_p sum_j phi(<w_{+1,j}, x^(p)>) - sum_p sum_j phi(<w_{-1,j}, x^(p)>),
+
+with m filters per class (m = 1 is the paper's). W has shape [2, m, d]; W[0] holds the
+filters of class +1, W[1] those of class -1. Init: every entry N(0, sigma_0^2).
+
+Since f_W is a sum over patches, we keep the per-patch outputs
+a[i, p] = sum_j phi(<w_{+1,j}, x_i^(p)>) - phi(<w_{-1,j}, x_i^(p)>); a masked or mixed
+input is then a masked sum of a (a zeroed patch gives m phi(0) - m phi(0) = 0 for any phi).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+
+from jaxcut.config import Hypers, Static
+
+
+def smoothed_leaky_relu(z, beta, r):
+  """phi(z) = z - (1-beta) r/2 (z >= r); (1-beta) z^2/(2r) + beta z (0 <= z <= r); beta z (z <= 0)."""
+  quad = (1 - beta) * z * z / (2 * r) + beta * z
+  return jnp.where(z >= r, z - (1 - beta) * r / 2, jnp.where(z <= 0, beta * z, quad))
+
+
+def leaky_relu(z, beta, r):
+  del r
+  return jnp.where(z >= 0, z, beta * z)
+
+
+def relu(z, beta, r):
+  del beta, r
+  return jnp.maximum(z, 0)
+
+
+def gelu(z, beta, r):
+  del beta, r
+  return jax.nn.gelu(z, approximate=False)
+
+
+ACTIVATIONS: dict[str, Callable] = {
+    "smoothed_leaky_relu": smoothed_leaky_relu,
+    "leaky_relu": leaky_relu,
+    "relu": relu,
+    "gelu": gelu,
+}
+
+
+def activation(static: Static, hypers: Hypers) -> Callable:
+  fn = ACTIVATIONS[static.activation]
+  return lambda z: fn(z, hypers.beta, hypers.r)
+
+
+def init(key, static: Static, hypers: Hypers) -> jax.Array:
+  """W ~ N(0, sigma_0^2), shape [2, m, d]."""
+  dtype = jnp.asarray(hypers.sigma_0).dtype
+  return hypers.sigma_0 * jax.random.normal(key, (2, static.m, static.d), dtype)
+
+
+def inner(W, x) -> jax.Array:
+  """All inner products <W[a], x[b]>, shape W.shape[:-1] + x.shape[:-1].
+
+  A flat 2-D contraction over the last axis: on CPU, `einsum("cjd,npd->cjnp")` made XLA
+  copy x every step when x is a runtime buffer (3x slower per step, measured).
+  """
+  d = W.shape[-1]
+  out = jax.lax.dot_general(W.reshape(-1, d), x.reshape(-1, d), (((1,), (1,)), ((), ())))
+  return out.reshape(W.shape[:-1] + x.shape[:-1])
+
+
+def preactivations(W, x) -> jax.Array:
+  """Z[c, j, i, p] = <W[c, j], x_i^(p)>, shape [2, m, n, P]."""
+  return inner(W, x)
+
+
+def patch_outputs_from_preacts(Z, phi) -> jax.Array:
+  """a[i, p] = sum_j phi(Z[0, j, i, p]) - phi(Z[1, j, i, p]), shape [n, P]."""
+  h = phi(Z).sum(axis=1)
+  return h[0] - h[1]
+
+
+def patch_outputs(W, x, phi) -> jax.Array:
+  return patch_outputs_from_preacts(preactivations(W, x), phi)
+
+
+def forward(W, x, phi) -> jax.Array:
+  """f_W(X) for a batch x [n, P, d]: shape [n]."""
+  return patch_outputs(W, x, phi).sum(axis=-1)

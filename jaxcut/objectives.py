@@ -1,0 +1,139 @@
+"""Training objectives: ERM, Cutout and CutMix, exact and sampled (SETTING.md).
+
+All work on the per-patch outputs a [n, P] of `jaxcut.model` and labels y [n]; l(z) =
+log(1 + exp(-z)). Subsets S of [P] are bit masks: `subset_masks(P)[S, p] = 1` iff p in S.
+
+* ERM:     L = (1/n) sum_i l(y_i f_i),  f_i = sum_p a_ip.
+* Cutout:  L = (1/n) sum_i E_S[l(y_i sum_{p not in S} a_ip)], S uniform over C-subsets.
+  Exact: every subset, weight 1[|S| = C] / binom(P, C) (so C stays a traced value).
+  Sampled: one C-subset per example per step.
+* CutMix:  L = (1/n^2) sum_{i,j} E_{S ~ D_S}[lam l(y_i F_ijS) + (1 - lam) l(y_j F_ijS)],
+  F_ijS = sum_{p in S} a_ip + sum_{p not in S} a_jp, lam = |S| / P.
+  Exact: with U = a M^T and V = a (1 - M)^T ([n, 2^P]), F_ijS = U_iS + V_jS: O(n^2 2^P)
+  per step after the O(nPd) patch outputs; mixed inputs are never built.
+  Sampled: one partner j (uniform on [n], as in the exact sum) and one S per example.
+
+D_S (`mixing`), a law of |S| then S uniform given its size:
+* "uniform" (the paper's): |S| uniform on {0, ..., P}.
+* "beta" (original CutMix paper's area law): lam ~ Beta(a, a), |S| = round(lam P), so
+  P(|S| = s) = I_{(s+1/2)/P}(a, a) - I_{(s-1/2)/P}(a, a) (clipped to [0, 1]); a = mix_a.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.scipy.special import betainc
+
+from jaxcut.config import Hypers, Static
+
+
+def logistic_loss(z):
+  """l(z) = log(1 + exp(-z))."""
+  return jax.nn.softplus(-z)
+
+
+def subset_masks(P: int) -> np.ndarray:
+  """[2^P, P] float32, row S is the indicator of subset S (bit p of S)."""
+  S = np.arange(2 ** P)[:, None]
+  return ((S >> np.arange(P)[None, :]) & 1).astype(np.float32)
+
+
+def cutout_weights(P: int, C) -> jax.Array:
+  """[2^P] probability of cutting subset S: uniform over the C-subsets."""
+  hit = (subset_masks(P).sum(1) == C).astype(jnp.asarray(C).dtype)
+  return hit / hit.sum()
+
+
+def size_pmf(P: int, mixing: str, a) -> jax.Array:
+  """[P+1] law of |S| under D_S."""
+  dtype = jnp.asarray(a).dtype
+  if mixing == "uniform":
+    return jnp.full((P + 1,), 1.0 / (P + 1), dtype)
+  s = jnp.arange(P + 1, dtype=dtype)
+  hi = jnp.clip((s + 0.5) / P, 0.0, 1.0)
+  lo = jnp.clip((s - 0.5) / P, 0.0, 1.0)
+  return betainc(a, a, hi) - betainc(a, a, lo)
+
+
+def mixing_weights(P: int, mixing: str, a) -> jax.Array:
+  """[2^P] D_S(S) = P(|S|) / binom(P, |S|)."""
+  sizes = subset_masks(P).sum(1).astype(int)
+  binom = np.array([math.comb(P, s) for s in sizes], np.float32)
+  return size_pmf(P, mixing, a)[sizes] / binom
+
+
+def erm(a, y):
+  return logistic_loss(y * a.sum(-1)).mean()
+
+
+def cutout_exact(a, y, C):
+  P = a.shape[-1]
+  kept = 1.0 - subset_masks(P)  # [2^P, P]
+  F = a @ kept.T.astype(a.dtype)  # [n, 2^P]
+  return (logistic_loss(y[:, None] * F) @ cutout_weights(P, C).astype(a.dtype)).mean()
+
+
+def random_subsets(key, n: int, P: int, size) -> jax.Array:
+  """[n, P] indicators of uniform random subsets of the given sizes (scalar or [n])."""
+  u = jax.random.uniform(key, (n, P))
+  rank = jnp.argsort(jnp.argsort(u, axis=-1), axis=-1)
+  return (rank < jnp.reshape(size, (-1, 1))).astype(jnp.float32)
+
+
+def cutout_sampled(a, y, C, key):
+  n, P = a.shape
+  kept = 1.0 - random_subsets(key, n, P, C).astype(a.dtype)
+  return logistic_loss(y * (a * kept).sum(-1)).mean()
+
+
+def cutmix_exact(a, y, mixing: str, mix_a):
+  n, P = a.shape
+  M = subset_masks(P).astype(a.dtype)
+  q = mixing_weights(P, mixing, mix_a).astype(a.dtype)
+  lam = M.sum(1) / P
+  U = a @ M.T  # [n, 2^P], patches of i in S
+  V = a @ (1.0 - M).T  # [n, 2^P], patches of j outside S
+  F = U[:, None, :] + V[None, :, :]  # [i, j, S]
+  li = logistic_loss(y[:, None, None] * F)
+  lj = logistic_loss(y[None, :, None] * F)
+  per = lam * li + (1.0 - lam) * lj
+  return (per @ q).mean()
+
+
+def sample_sizes(key, n: int, P: int, mixing: str, mix_a):
+  """[n] draws of |S| under D_S."""
+  if mixing == "uniform":
+    return jax.random.randint(key, (n,), 0, P + 1)
+  lam = jax.random.beta(key, mix_a, mix_a, (n,))
+  return jnp.round(lam * P).astype(jnp.int32)
+
+
+def cutmix_sampled(a, y, mixing: str, mix_a, key):
+  n, P = a.shape
+  k_j, k_s, k_m = jax.random.split(key, 3)
+  j = jax.random.randint(k_j, (n,), 0, n)
+  size = sample_sizes(k_s, n, P, mixing, mix_a)
+  inS = random_subsets(k_m, n, P, size).astype(a.dtype)
+  F = (a * inS + a[j] * (1.0 - inS)).sum(-1)
+  lam = size.astype(a.dtype) / P
+  return (lam * logistic_loss(y * F) + (1.0 - lam) * logistic_loss(y[j] * F)).mean()
+
+
+def objective(static: Static, hypers: Hypers):
+  """The training loss as a function (a [n, P], y [n], key) -> scalar; key drives sampling."""
+  method, exact = static.method, static.exact
+  if method == "erm":
+    return lambda a, y, key: erm(a, y)
+  if method == "cutout":
+    if exact:
+      return lambda a, y, key: cutout_exact(a, y, hypers.C)
+    return lambda a, y, key: cutout_sampled(a, y, hypers.C, key)
+  if method == "cutmix":
+    if exact:
+      return lambda a, y, key: cutmix_exact(a, y, static.mixing, hypers.mix_a)
+    return lambda a, y, key: cutmix_sampled(a, y, static.mixing, hypers.mix_a, key)
+  raise ValueError(f"unknown method {method!r}")
