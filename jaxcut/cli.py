@@ -55,6 +55,12 @@ def config_overrides(fv: flags.FlagValues, skip: Sequence[str] = ()) -> dict:
           if k not in skip and getattr(fv, k) is not None}
 
 
+def enable_precision(dtype: str) -> None:
+  if dtype == "float64":
+    import jax
+    jax.config.update("jax_enable_x64", True)
+
+
 def train_flags() -> flags.FlagValues:
   fv = flags.FlagValues()
   flags.DEFINE_enum("method", "erm", METHODS, "training method", flag_values=fv)
@@ -78,7 +84,9 @@ def train_main(argv: Sequence[str]) -> int:
     raise UsageError("--exact and --sampled exclude each other")
   cfg = preset(fv.preset).replace(method=fv.method, exact=not fv.sampled,
                                   **config_overrides(fv, skip=("method", "exact")))
-  spec = cfg.spec()  # validates before any compute
+  cfg.validate()
+  enable_precision(cfg.dtype)
+  spec = cfg.spec()
   if fv.out and os.path.exists(os.path.join(fv.out, "metrics.json")):
     print(f"note: overwriting the run in {fv.out}", file=sys.stderr)
 

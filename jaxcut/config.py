@@ -29,6 +29,7 @@ METHODS = ("erm", "cutout", "cutmix")
 ACTIVATIONS = ("smoothed_leaky_relu", "leaky_relu", "relu", "gelu")
 MIXINGS = ("uniform", "beta")
 OPTIMIZERS = ("sgd", "momentum", "adam")
+DTYPES = ("float32", "float64")
 
 
 class ConfigError(ValueError):
@@ -52,6 +53,7 @@ class Static:
   steps: int
   log_every: int
   n_test: int
+  dtype: str
 
   @property
   def K(self) -> int:
@@ -134,6 +136,8 @@ class Config:
   log_every: int = 30
   # evaluation
   n_test: int = 2000
+  # float64 needs jax_enable_x64 (the CLIs switch it on when asked for)
+  dtype: str = "float32"
 
   def replace(self, **kw) -> "Config":
     unknown = sorted(set(kw) - set(field_names()))
@@ -153,14 +157,18 @@ class Config:
   def static(self) -> Static:
     return Static(**{k: getattr(self, k) for k in STATIC_FIELDS})
 
-  def hypers(self, dtype=jnp.float32) -> Hypers:
-    kw = {k: jnp.asarray(getattr(self, k), dtype) for k in TRACED_FIELDS}
+  def hypers(self) -> Hypers:
+    import jax
+    if self.dtype == "float64" and not jax.config.jax_enable_x64:
+      raise ConfigError("dtype=float64 needs 64-bit JAX: set JAX_ENABLE_X64=1 or use "
+                        "jax.enable_x64(True)")
+    kw = {k: jnp.asarray(getattr(self, k), self.dtype) for k in TRACED_FIELDS}
     kw["masses"] = kw.pop("group_masses")
     return Hypers(**kw)
 
-  def spec(self, dtype=jnp.float32) -> Spec:
+  def spec(self) -> Spec:
     self.validate()
-    return Spec(static=self.static(), hypers=self.hypers(dtype))
+    return Spec(static=self.static(), hypers=self.hypers())
 
   def validate(self) -> "Config":
     """Raise ConfigError naming the first bad field and its allowed range."""
@@ -198,6 +206,7 @@ class Config:
     need(self.activation in ACTIVATIONS, "activation", f"one of {', '.join(ACTIVATIONS)}")
     need(self.mixing in MIXINGS, "mixing", f"one of {', '.join(MIXINGS)}")
     need(self.optimizer in OPTIMIZERS, "optimizer", f"one of {', '.join(OPTIMIZERS)}")
+    need(self.dtype in DTYPES, "dtype", f"one of {', '.join(DTYPES)}")
     need(isinstance(self.exact, bool), "exact", "true or false")
     if self.method == "cutout":
       need(1 <= self.C <= self.P - 1, "C", f"an integer in 1..P-1 = 1..{self.P - 1}")

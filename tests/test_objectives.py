@@ -86,10 +86,10 @@ def ref_cutmix(W, X, y, mixing="uniform", a=1.0):
   return jnp.sum(w * (lam * ref_loss(y[i] * f) + (1 - lam) * ref_loss(y[j] * f)))
 
 
-def setup(P, m=1, seed=0, dtype=jnp.float64):
+def setup(P, m=1, seed=0, dtype="float64"):
   cfg = Config(P=P, d=16, n=4, group_counts=(1, 2), group_masses=(0.7, 0.3),
-               group_names=("a", "b"), m=m, alpha=0.3, sigma_b=0.3, sigma_d=0.8)
-  spec = cfg.spec(dtype)
+               group_names=("a", "b"), m=m, alpha=0.3, sigma_b=0.3, sigma_d=0.8, dtype=dtype)
+  spec = cfg.spec()
   batch = sample(jax.random.key(seed), spec.static, spec.hypers, 4)
   W = 0.3 * jax.random.normal(jax.random.key(seed + 1), (2, m, 16), dtype)
   phi = activation(spec.static, spec.hypers)
@@ -166,7 +166,7 @@ def test_beta_mixing_with_a_one_is_not_the_papers_law_but_uniform_is():
 @pytest.mark.parametrize("method", ["cutout", "cutmix_uniform", "cutmix_beta"])
 def test_sampled_objectives_average_to_exact(method):
   """Mean over 4000 draws of the sampled loss and gradient is within 5 standard errors."""
-  X, y, W, phi = setup(4, dtype=jnp.float32)
+  X, y, W, phi = setup(4, dtype="float32")
   if method == "cutout":
     C = jnp.float32(2)
     exact = lambda W: objectives.cutout_exact(patch_outputs(W, X, phi), y, C)
