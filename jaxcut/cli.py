@@ -15,10 +15,10 @@ from typing import Callable, Sequence
 
 from absl import flags
 
-from jaxcut.config import METHODS, Config, ConfigError, field_names, preset
+from jaxcut.config import METHODS, Config, InputError, field_names, preset
 
 
-class UsageError(ValueError):
+class UsageError(InputError):
   """Bad command-line use; reported as one line, exit code 2."""
 
 
@@ -27,7 +27,7 @@ def run(main: Callable[[Sequence[str]], int], argv: Sequence[str] | None = None)
   argv = list(sys.argv if argv is None else argv)
   try:
     code = main(argv)
-  except (flags.Error, ConfigError, UsageError) as e:
+  except (flags.Error, InputError) as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(2)
   sys.exit(code or 0)

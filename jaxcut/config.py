@@ -32,7 +32,11 @@ OPTIMIZERS = ("sgd", "momentum", "adam")
 DTYPES = ("float32", "float64")
 
 
-class ConfigError(ValueError):
+class InputError(ValueError):
+  """Bad user input (config, grid, flags, output dir): reported as one line, exit code 2."""
+
+
+class ConfigError(InputError):
   """A config field is out of its allowed range; the message names the field."""
 
 

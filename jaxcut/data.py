@@ -53,24 +53,26 @@ def sample(key, static: Static, hypers: Hypers, n: int, groups=None) -> Batch:
 
   groups: optional int [n]; when given, point i's feature is drawn uniformly from group
   groups[i] instead of from rho (a stratified test set; see `jaxcut.metrics`).
+  Discrete draws use 32-bit types whatever `dtype` and the x64 flag, so a float64 run sees
+  the same labels, features and patch positions as its float32 twin.
   """
   P, d, K = static.P, static.d, static.K
   dtype = jnp.asarray(hypers.sigma_d).dtype
   k_y, k_f, k_p, k_q, k_s, k_n = jax.random.split(key, 6)
-  y = jnp.where(jax.random.bernoulli(k_y, 0.5, (n,)), 1.0, -1.0).astype(dtype)
+  y = jnp.where(jax.random.bernoulli(k_y, jnp.float32(0.5), (n,)), 1.0, -1.0).astype(dtype)
   fg = jnp.asarray(static.feature_group())
   if groups is None:
-    logits = jnp.log(feature_probs(static, hypers.masses))
-    feature = jax.random.categorical(k_f, logits, shape=(n,))
+    logits = jnp.log(feature_probs(static, hypers.masses)).astype(jnp.float32)
+    feature = jax.random.categorical(k_f, logits, shape=(n,)).astype(jnp.int32)
   else:
     counts = jnp.asarray(static.group_counts)
     offsets = jnp.asarray(np.concatenate([[0], np.cumsum(static.group_counts)[:-1]]))
-    u = jax.random.uniform(k_f, (n,))
+    u = jax.random.uniform(k_f, (n,), jnp.float32)
     feature = offsets[groups] + jnp.minimum(
         jnp.floor(u * counts[groups]).astype(jnp.int32), counts[groups] - 1)
-  p_star = jax.random.randint(k_p, (n,), 0, P)
-  p_dom = (p_star + 1 + jax.random.randint(k_q, (n,), 0, P - 1)) % P
-  noise_sign = jnp.where(jax.random.bernoulli(k_s, 0.5, (n,)), 1, -1)
+  p_star = jax.random.randint(k_p, (n,), 0, P, jnp.int32)
+  p_dom = (p_star + 1 + jax.random.randint(k_q, (n,), 0, P - 1, jnp.int32)) % P
+  noise_sign = jnp.where(jax.random.bernoulli(k_s, jnp.float32(0.5), (n,)), 1, -1)
 
   patch = jnp.arange(P)
   is_feat = patch[None, :] == p_star[:, None]

@@ -79,7 +79,7 @@ def cutout_exact(a, y, C):
 
 def random_subsets(key, n: int, P: int, size) -> jax.Array:
   """[n, P] indicators of uniform random subsets of the given sizes (scalar or [n])."""
-  u = jax.random.uniform(key, (n, P))
+  u = jax.random.uniform(key, (n, P), jnp.float32)
   rank = jnp.argsort(jnp.argsort(u, axis=-1), axis=-1)
   return (rank < jnp.reshape(size, (-1, 1))).astype(jnp.float32)
 
@@ -107,15 +107,15 @@ def cutmix_exact(a, y, mixing: str, mix_a):
 def sample_sizes(key, n: int, P: int, mixing: str, mix_a):
   """[n] draws of |S| under D_S."""
   if mixing == "uniform":
-    return jax.random.randint(key, (n,), 0, P + 1)
-  lam = jax.random.beta(key, mix_a, mix_a, (n,))
+    return jax.random.randint(key, (n,), 0, P + 1, jnp.int32)
+  lam = jax.random.beta(key, mix_a, mix_a, (n,), jnp.asarray(mix_a).dtype)
   return jnp.round(lam * P).astype(jnp.int32)
 
 
 def cutmix_sampled(a, y, mixing: str, mix_a, key):
   n, P = a.shape
   k_j, k_s, k_m = jax.random.split(key, 3)
-  j = jax.random.randint(k_j, (n,), 0, n)
+  j = jax.random.randint(k_j, (n,), 0, n, jnp.int32)
   size = sample_sizes(k_s, n, P, mixing, mix_a)
   inS = random_subsets(k_m, n, P, size).astype(a.dtype)
   F = (a * inS + a[j] * (1.0 - inS)).sum(-1)

@@ -124,3 +124,11 @@ def test_paper_direction_on_reference_setting():
     rare_acc[method] = np.mean([m["test_acc_group"][1] for m in ms])
   assert ratio["erm"] < ratio["cutout"] < ratio["cutmix"], ratio
   assert rare_acc["cutmix"] > rare_acc["erm"], rare_acc
+
+
+def test_float32_runs_do_not_depend_on_the_x64_flag():
+  spec = TINY.replace(method="cutmix", exact=False, mixing="beta").spec()
+  a = train_jit(jax.random.key(5), spec)
+  with jax.enable_x64(True):
+    b = jax.jit(train)(jax.random.key(5), spec)
+  jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-7), a, b)

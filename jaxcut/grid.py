@@ -1,0 +1,194 @@
+"""Grids: named sets of runs, written as Python files in `sweeps/`.
+
+A grid file `sweeps/NAME.py` defines `get_grid(size: str) -> Grid` for the sizes it lists
+in `SIZES` (the first is the default; "cpu" runs in minutes on a laptop, "paper" is the
+paper's scale). A `Grid` is
+
+    Grid(name, base=Config(...),               # fixed fields for every run
+         points=({"P": 3, ...}, ...),          # optional explicit points (zipped values)
+         axes=(Axis("method", ("erm", ...)),   # a product over these axes
+               Axis("probe_freq", (...), fields=lambda q: {"group_masses": (1 - q, q)})),
+         seeds=4)
+
+Runs are points x product(axes) x seeds, in that order; run ids count from 0 in it. An
+axis sets the Config field of its name, or, with `fields`, several tied fields (its
+value is then a label column in results.csv). Any Config field can be an axis: static
+fields (method, exact, mixing, P, ...) split the runs into compiled groups, traced ones
+share a program. Run r with seed s uses jax.random.key(s): runs that differ only in
+hyperparameters see the same data and init (paired comparisons).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib.util
+import itertools
+import json
+import os
+from typing import Any, Callable, Mapping, Optional, Sequence, Tuple
+
+from jaxcut.config import Config, ConfigError, InputError, coerce, field_names
+
+SWEEPS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sweeps")
+
+
+class GridError(InputError):
+  """A grid file or grid option is wrong; the message names the grid and the problem."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Axis:
+  name: str
+  values: Tuple[Any, ...]
+  fields: Optional[Callable[[Any], Mapping[str, Any]]] = None
+
+  def assignments(self, grid: str) -> list[dict]:
+    if not isinstance(self.values, (tuple, list)) or len(self.values) == 0:
+      raise GridError(f"grid {grid}: axis {self.name!r} has no values")
+    if self.fields is None and self.name not in field_names():
+      raise GridError(f"grid {grid}: axis {self.name!r} is not a Config field (known: "
+                      f"{', '.join(field_names())}) and has no fields= function")
+    out = []
+    for v in self.values:
+      kw = dict(self.fields(v)) if self.fields else {self.name: v}
+      out.append({k: _coerce(grid, k, x) for k, x in kw.items()})
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+  run_id: int
+  seed: int
+  config: Config
+  labels: Mapping[str, Any]  # axis name -> value (and point keys)
+
+
+@dataclasses.dataclass(frozen=True)
+class Grid:
+  name: str
+  base: Config
+  axes: Tuple[Axis, ...] = ()
+  points: Tuple[Mapping[str, Any], ...] = ({},)
+  seeds: int = 4
+  description: str = ""
+  # results.csv columns the end-of-sweep table shows (mean +- sd over seeds)
+  summary: Tuple[str, ...] = ("test_acc",)
+  size: str = "cpu"
+
+  def runs(self) -> list[Run]:
+    """Expand and validate every run; raise GridError naming the first bad one."""
+    if not isinstance(self.seeds, int) or self.seeds < 1:
+      raise GridError(f"grid {self.name}: seeds={self.seeds!r} must be an integer >= 1")
+    if not self.points:
+      raise GridError(f"grid {self.name}: points is empty")
+    names = [a.name for a in self.axes]
+    if len(set(names)) != len(names):
+      raise GridError(f"grid {self.name}: an axis name appears twice in {names}")
+    per_axis = [a.assignments(self.name) for a in self.axes]
+    runs = []
+    for point in self.points:
+      point_kw = {k: _coerce(self.name, k, v) for k, v in point.items()}
+      for combo in itertools.product(*[range(len(a.values)) for a in self.axes]):
+        kw = dict(point_kw)
+        labels = dict(point_kw)
+        for axis, assign, i in zip(self.axes, per_axis, combo):
+          kw.update(assign[i])
+          labels[axis.name] = axis.values[i]
+        try:
+          cfg = self.base.replace(**kw).validate()
+        except ConfigError as e:
+          where = ", ".join(f"{k}={v}" for k, v in labels.items())
+          raise GridError(f"grid {self.name} ({where}): {e}") from None
+        for s in range(self.seeds):
+          runs.append(Run(len(runs), s, cfg, labels))
+    return runs
+
+  def label_names(self) -> list[str]:
+    names = []
+    for p in self.points:
+      names += [k for k in p if k not in names]
+    return names + [a.name for a in self.axes if a.name not in names]
+
+  def fingerprint(self) -> str:
+    """Hash of everything that defines the runs (not chunking, not devices)."""
+    blob = json.dumps([[r.seed, r.config.to_dict(), _jsonable(r.labels)] for r in self.runs()],
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+  def describe(self) -> dict:
+    return {"name": self.name, "size": self.size, "description": self.description,
+            "seeds": self.seeds, "base": self.base.to_dict(),
+            "points": [_jsonable(p) for p in self.points],
+            "axes": [{"name": a.name, "values": _jsonable(list(a.values)),
+                      "tied": a.fields is not None} for a in self.axes],
+            "summary": list(self.summary)}
+
+
+def _jsonable(x):
+  if isinstance(x, Mapping):
+    return {k: _jsonable(v) for k, v in x.items()}
+  if isinstance(x, (list, tuple)):
+    return [_jsonable(v) for v in x]
+  return x
+
+
+def _coerce(grid, field, value):
+  if field not in field_names():
+    raise GridError(f"grid {grid}: {field!r} is not a Config field")
+  try:
+    return coerce(field, value)
+  except ConfigError as e:
+    raise GridError(f"grid {grid}: {e}") from None
+
+
+def available() -> list[str]:
+  if not os.path.isdir(SWEEPS_DIR):
+    return []
+  return sorted(f[:-3] for f in os.listdir(SWEEPS_DIR)
+                if f.endswith(".py") and not f.startswith("_"))
+
+
+def load(name: str, size: Optional[str] = None) -> Grid:
+  """The grid `name` (a file in sweeps/, or a path to a .py file) at `size`."""
+  path = name if name.endswith(".py") else os.path.join(SWEEPS_DIR, f"{name}.py")
+  if not os.path.isfile(path):
+    raise GridError(f"unknown grid {name!r}: grid must be one of {', '.join(available())} "
+                    f"or a path to a .py grid file")
+  spec = importlib.util.spec_from_file_location(f"jaxcut_grid_{abs(hash(path))}", path)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  sizes: Sequence[str] = getattr(module, "SIZES", ("cpu",))
+  size = size or sizes[0]
+  if size not in sizes:
+    raise GridError(f"grid {name}: size={size!r} is unknown: size must be one of "
+                    f"{', '.join(sizes)}")
+  grid = module.get_grid(size)
+  if not isinstance(grid, Grid):
+    raise GridError(f"grid {name}: get_grid must return a jaxcut.grid.Grid")
+  return dataclasses.replace(grid, size=size)
+
+
+def with_overrides(grid: Grid, seeds: Optional[int] = None, steps: Optional[int] = None,
+                   fixed: Optional[Mapping[str, str]] = None) -> Grid:
+  """Apply CLI overrides: seed count, step count (log cadence kept), fixed fields."""
+  base = grid.base
+  fixed = dict(fixed or {})
+  swept = {k for a in grid.axes for kw in a.assignments(grid.name) for k in kw}
+  swept |= {k for p in grid.points for k in p}
+  for k in fixed:
+    if k in swept:
+      raise GridError(f"grid {grid.name}: {k} is swept by the grid; --set cannot fix it")
+  if fixed:
+    base = base.replace(**fixed)
+  if steps is not None:
+    if steps < 1:
+      raise GridError(f"steps={steps} must be an integer >= 1")
+    points = max(1, base.steps // base.log_every)
+    every = max(1, steps // points)
+    while steps % every:
+      every -= 1
+    base = base.replace(steps=steps, log_every=every)
+  if seeds is not None and seeds < 1:
+    raise GridError(f"seeds={seeds} must be an integer >= 1")
+  return dataclasses.replace(grid, base=base, seeds=grid.seeds if seeds is None else seeds)

@@ -1,0 +1,280 @@
+"""The sweep driver: `python -m jaxcut.sweep --grid NAME` (library: `run_sweep`).
+
+Outside jit, the driver expands and validates the grid, groups runs by static settings,
+runs each group in chunks (`jaxcut.engine`), and after every chunk commits its rows and
+trajectories (`jaxcut.store`), rewrites results.csv and prints progress. Rerunning the
+same command with the same --out resumes: committed runs are skipped. Runs whose loss or
+weights became non-finite are flagged `diverged` (their metric columns left empty), left
+out of the summary, and listed at the end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import math
+import os
+import sys
+import time
+from typing import Optional, Sequence
+
+import numpy as np
+
+from jaxcut import io
+from jaxcut.config import Config, field_names
+from jaxcut.data import ROLE_NAMES
+from jaxcut.grid import Grid, Run
+from jaxcut.store import SweepDir, part_name
+
+TIMING_COLUMNS = ("chunk_seconds",)
+
+
+@dataclasses.dataclass
+class SweepResult:
+  rows: list  # one dict per run, run-id order
+  diverged: list  # run ids
+  computed: list  # run ids done by this call (the rest were already committed)
+  seconds: float
+  out: str
+
+
+def config_columns(cfg: Config) -> dict:
+  """Every config field as CSV columns; group tuples become one column per group."""
+  row = {}
+  for f in field_names():
+    v = getattr(cfg, f)
+    if f == "group_names":
+      row["groups"] = "|".join(v)
+    elif f == "group_counts":
+      row.update({f"count_{g}": c for g, c in zip(cfg.group_names, v)})
+    elif f == "group_masses":
+      row.update({f"mass_{g}": x for g, x in zip(cfg.group_names, v)})
+    else:
+      row[f] = v
+  return row
+
+
+def metric_columns(cfg: Config, m: dict) -> dict:
+  names = cfg.group_names
+  row = {"test_acc": m["test_acc"], "train_acc": m["train_acc"],
+         "train_loss": m["train_loss"], "objective": m["objective"]}
+  for g, name in enumerate(names):
+    row[f"test_acc_{name}"] = m["test_acc_group"][g]
+    row[f"margin_{name}"] = m["margin_group"][g]
+  for r, role in enumerate(ROLE_NAMES):
+    row[f"share_train_{role}"] = m["train_share"][r]
+    row[f"share_test_{role}"] = m["test_share"][r]
+  row = {k: float(v) for k, v in row.items()}
+  row.update({f"n_train_{name}": int(m["n_train_group"][g]) for g, name in enumerate(names)})
+  row["span_residual"] = float(m["span_residual"])
+  return row
+
+
+def result_row(run: Run, group: int, metrics: dict, seconds: float) -> dict:
+  cfg = run.config
+  diverged = bool(metrics["diverged"])
+  row = {"run_id": run.run_id, "group": group, "method": cfg.method, "exact": cfg.exact,
+         "seed": run.seed}
+  row.update({k: v for k, v in run.labels.items() if k not in field_names()})
+  row.update(config_columns(cfg))
+  if not diverged:
+    row.update(metric_columns(cfg, metrics))
+  row["diverged"] = diverged
+  row["chunk_seconds"] = round(seconds, 3)
+  return row
+
+
+def static_groups(runs: Sequence[Run]) -> list[list[Run]]:
+  """Runs grouped by Static, groups in order of their first run."""
+  groups: dict = {}
+  for r in runs:
+    groups.setdefault(r.config.static(), []).append(r)
+  return list(groups.values())
+
+
+class Progress:
+  def __init__(self, name: str, total: int, done: int, quiet: bool):
+    self.name, self.total, self.done, self.quiet = name, total, done, quiet
+    self.start, self.start_done = time.time(), done
+
+  def update(self, n: int, what: str) -> None:
+    self.done += n
+    if self.quiet:
+      return
+    new = self.done - self.start_done
+    rate = new / max(time.time() - self.start, 1e-9)
+    eta = (self.total - self.done) / rate if rate > 0 else float("inf")
+    eta_s = str(datetime.timedelta(seconds=int(eta))) if math.isfinite(eta) else "?"
+    print(f"[{self.name}] {self.done}/{self.total} runs ({100 * self.done / self.total:.0f}%)"
+          f"  {rate:.2f} runs/s  ETA {eta_s}  ({what})", file=sys.stderr, flush=True)
+
+
+def run_sweep(grid: Grid, out: str, chunk: Optional[int] = None, width: Optional[int] = None,
+              overwrite: bool = False, quiet: bool = False) -> SweepResult:
+  """Run (or resume) every run of `grid`, writing results under `out`."""
+  runs = grid.runs()  # validates every run before any compute
+  fingerprint = grid.fingerprint()
+  sweep = SweepDir(out)
+  sweep.check(fingerprint, overwrite)
+  if not quiet:
+    print(f"[{grid.name}] {len(runs)} runs ({grid.size} size) -> {sweep.path}", file=sys.stderr)
+
+  import jax
+  from jaxcut import engine
+  if any(r.config.dtype == "float64" for r in runs):
+    jax.config.update("jax_enable_x64", True)
+  n_dev = len(jax.devices())
+  old = sweep.manifest() or {}
+  sweep.start({"grid": grid.name, "size": grid.size, "fingerprint": fingerprint,
+               "n_runs": len(runs), "created": old.get("created", _now()), "updated": _now(),
+               "device_count": n_dev, "process_count": jax.process_count(),
+               **io.provenance()}, grid.describe())
+  sweep.clean_partial()
+  done = sweep.finished_rows()
+  todo = [r for r in runs if r.run_id not in done]
+  progress = Progress(grid.name, len(runs), len(done), quiet)
+  if done and not quiet:
+    print(f"[{grid.name}] resuming in {sweep.path}: {len(done)} runs committed, "
+          f"{len(todo)} to go", file=sys.stderr)
+  group_of = {s: g for g, s in enumerate(dict.fromkeys(r.config.static() for r in runs))}
+  t_start = time.time()
+  computed = []
+  for members in static_groups(todo):
+    static = members[0].config.static()
+    size, w = engine.default_layout(static, len(members), n_dev)
+    if width is not None:
+      w = width
+    if chunk is not None:
+      size = chunk
+    size = math.ceil(size / (n_dev * w)) * n_dev * w  # a whole number of device batches
+    for start in range(0, len(members), size):
+      batch = members[start:start + size]
+      t0 = time.time()
+      traj, metrics = engine.run_chunk([r.config for r in batch], [r.seed for r in batch],
+                                       size, w)
+      seconds = time.time() - t0
+      rows = [result_row(r, group_of[static], _index(metrics, i), seconds)
+              for i, r in enumerate(batch)]
+      steps = np.arange(static.n_log) * static.log_every
+      arrays = {"run_id": np.array([r.run_id for r in batch], np.int64),
+                "step": np.tile(steps, (len(batch), 1)),
+                "trajectories": traj, "rho_final": metrics["rho_final"]}
+      sweep.commit(part_name(jax.process_index(), batch[0].run_id), rows, arrays)
+      done.update({row["run_id"]: row for row in rows})
+      computed += [r.run_id for r in batch]
+      sweep.write_results(done.values())
+      progress.update(len(batch), f"{static.method}{'' if static.exact else ' sampled'}, "
+                      f"group {group_of[static] + 1}/{len(group_of)}")
+  rows = [done[r.run_id] for r in runs]
+  sweep.write_results(rows)
+  diverged = [row["run_id"] for row in rows if _truthy(row["diverged"])]
+  return SweepResult(rows=rows, diverged=diverged, computed=computed,
+                     seconds=time.time() - t_start, out=sweep.path)
+
+
+def _index(tree: dict, i: int) -> dict:
+  return {k: v[i] for k, v in tree.items()}
+
+
+def _truthy(x) -> bool:
+  return x is True or str(x) == "True"
+
+
+def _now() -> str:
+  return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def summary_table(grid: Grid, rows: Sequence[dict]) -> str:
+  """Mean +- sd over seeds of grid.summary columns, per combination of the grid's labels."""
+  labels = ["method"] + [k for k in grid.label_names() if k != "method"]
+  cells: dict = {}
+  for row in rows:
+    if _truthy(row["diverged"]):
+      continue
+    key = tuple(str(row.get(k, "")) for k in labels)
+    cells.setdefault(key, []).append(row)
+  widths = [max(len(k), 8) for k in labels]
+  head = "".join(f"{k:<{w + 2}}" for k, w in zip(labels, widths))
+  head += "".join(f"{m:>22}" for m in grid.summary) + f"{'seeds':>7}"
+  lines = [head]
+  for key, members in cells.items():
+    line = "".join(f"{_short(v):<{w + 2}}" for v, w in zip(key, widths))
+    for m in grid.summary:
+      vals = np.array([float(r[m]) for r in members if r.get(m, "") != ""])
+      if len(vals) == 0:
+        line += f"{'-':>22}"
+      else:
+        sd = vals.std(ddof=1) if len(vals) > 1 else 0.0
+        line += f"{f'{vals.mean():.3f} +- {sd:.3f}':>22}"
+    lines.append(line + f"{len(members):>7}")
+  return "\n".join(lines)
+
+
+def _short(v: str) -> str:
+  try:
+    x = float(v)
+  except ValueError:
+    return v
+  return f"{x:.4g}"
+
+
+# ---------------------------------------------------------------------------------- CLI
+
+
+def sweep_flags():
+  from absl import flags
+  fv = flags.FlagValues()
+  flags.DEFINE_string("grid", None, "grid name (a file in sweeps/) or path to a grid .py file",
+                      flag_values=fv)
+  flags.DEFINE_string("size", None, "grid size: cpu (default, minutes on a laptop) or paper",
+                      flag_values=fv)
+  flags.DEFINE_integer("seeds", None, "seeds per grid point (overrides the grid)",
+                       flag_values=fv)
+  flags.DEFINE_integer("steps", None, "training steps (log cadence scaled to match)",
+                       flag_values=fv)
+  flags.DEFINE_multi_string("set", [], "fix a config field for every run: --set FIELD=VALUE",
+                            flag_values=fv)
+  flags.DEFINE_string("out", None, "output directory (default runs/GRID-SIZE)", flag_values=fv)
+  flags.DEFINE_integer("chunk", None, "runs per compiled chunk (default: by device and size)",
+                       flag_values=fv)
+  flags.DEFINE_integer("vmap", None, "runs vmapped at once per device (default: 1 on CPU)",
+                       flag_values=fv)
+  flags.DEFINE_bool("overwrite", False, "replace a different sweep found in --out",
+                    flag_values=fv)
+  flags.DEFINE_bool("quiet", False, "no progress lines", flag_values=fv)
+  return fv
+
+
+def main(argv: Sequence[str]) -> int:
+  from jaxcut import grid as grid_mod
+  from jaxcut.cli import UsageError, parse
+  fv = sweep_flags()
+  parse(fv, argv)
+  if not fv.grid:
+    raise UsageError(f"--grid is required: one of {', '.join(grid_mod.available())}")
+  fixed = {}
+  for item in fv.set:
+    if "=" not in item:
+      raise UsageError(f"--set {item!r} must look like FIELD=VALUE")
+    k, v = item.split("=", 1)
+    fixed[k.strip()] = v.strip()
+  for name, value in (("chunk", fv.chunk), ("vmap", fv.vmap)):
+    if value is not None and value < 1:
+      raise UsageError(f"--{name}={value} must be an integer >= 1")
+  grid = grid_mod.load(fv.grid, fv.size)
+  grid = grid_mod.with_overrides(grid, seeds=fv.seeds, steps=fv.steps, fixed=fixed)
+  out = fv.out or os.path.join("runs", f"{grid.name}-{grid.size}")
+  result = run_sweep(grid, out, chunk=fv.chunk, width=fv.vmap, overwrite=fv.overwrite,
+                     quiet=fv.quiet)
+  print(f"grid {grid.name} ({grid.size}): {len(result.rows)} runs, {len(result.computed)} computed in "
+        f"{result.seconds:.1f} s -> {result.out}")
+  print(summary_table(grid, result.rows))
+  if result.diverged:
+    print(f"DIVERGED ({len(result.diverged)} runs, left out of the summary): run ids "
+          f"{', '.join(map(str, result.diverged))}")
+  return 0
+
+
+if __name__ == "__main__":
+  from jaxcut.cli import run
+  run(main)

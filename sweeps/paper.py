@@ -1,0 +1,15 @@
+"""Paper: SETTING.md's reference setting, 3 methods, trajectories dense enough for Figure 1."""
+
+from jaxcut.config import PRESETS
+from jaxcut.grid import Axis, Grid
+
+SIZES = ("cpu", "paper")
+
+
+def get_grid(size):
+  base = PRESETS["reference"].replace(log_every=25 if size == "cpu" else 10)
+  return Grid(name="paper", base=base, seeds=2 if size == "cpu" else 10,
+              axes=(Axis("method", ("erm", "cutout", "cutmix")),),
+              summary=("margin_common", "margin_rare", "margin_extreme", "test_acc_rare",
+                       "test_acc"),
+              description=__doc__.splitlines()[0])

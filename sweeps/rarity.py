@@ -1,0 +1,23 @@
+"""Rarity: the probe feature's per-sample frequency q on a log scale, x 3 methods.
+
+Two groups: "common" (2 features sharing mass 1 - q) and "probe" (1 feature, mass q).
+One run per (method, q, seed) gives the whole rarity curve: at n = 100, q = 1/2 .. 1/256
+means about 50 .. 0.4 training points carry the probe feature.
+"""
+
+from jaxcut.config import PRESETS
+from jaxcut.grid import Axis, Grid
+
+SIZES = ("cpu", "paper")
+FREQS = tuple(2.0 ** -k for k in range(1, 9))  # 0.5 .. 1/256
+
+
+def get_grid(size):
+  base = PRESETS["small" if size == "cpu" else "reference"].replace(
+      group_names=("common", "probe"), group_counts=(2, 1), group_masses=(0.5, 0.5))
+  return Grid(
+      name="rarity", base=base, seeds=4 if size == "cpu" else 16,
+      axes=(Axis("method", ("erm", "cutout", "cutmix")),
+            Axis("probe_freq", FREQS, fields=lambda q: {"group_masses": (1 - q, q)})),
+      summary=("margin_probe", "test_acc_probe", "margin_common"),
+      description=__doc__.splitlines()[0])

@@ -1,0 +1,243 @@
+"""The sweep engine: equals single runs, chunk/device invariance, resume, bad input."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import jax
+import numpy as np
+import pytest
+
+from jaxcut import grid as grid_mod
+from jaxcut.store import load_run, load_trajectories, read_results
+from jaxcut.sweep import TIMING_COLUMNS, run_sweep, summary_table
+from jaxcut.train import train_jit
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def smoke(**kw):
+  g = grid_mod.load("smoke")
+  return grid_mod.with_overrides(g, **kw)
+
+
+def rows_without_timing(path):
+  return [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in read_results(path)]
+
+
+def assert_rows_close(a, b, rtol=1e-6):
+  """Same columns and text; numbers to rtol (a CPU split into fake devices gives each device
+  fewer threads, so float32 reductions may round differently by an ulp)."""
+  assert len(a) == len(b)
+  for ra, rb in zip(a, b):
+    assert ra.keys() == rb.keys()
+    for k in ra:
+      try:
+        x, y = float(ra[k]), float(rb[k])
+      except ValueError:
+        assert ra[k] == rb[k], k
+      else:
+        np.testing.assert_allclose(x, y, rtol=rtol, atol=1e-9, err_msg=k)
+
+
+def sweep_cli(*args, env=None, **kw):
+  return subprocess.run([sys.executable, "-m", "jaxcut.sweep", *args], capture_output=True,
+                        text=True, timeout=600, cwd=ROOT, env=env, **kw)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+  """The smoke grid run once with default chunking."""
+  out = str(tmp_path_factory.mktemp("ref"))
+  result = run_sweep(smoke(), out, quiet=True)
+  return out, result
+
+
+def test_sweep_equals_runs_done_one_at_a_time(reference):
+  out, result = reference
+  runs = smoke().runs()
+  assert len(result.rows) == len(runs) == 12
+  for run in runs[::3]:
+    _, traj, m = train_jit(jax.random.key(run.seed), run.config.spec())
+    row = result.rows[run.run_id]
+    assert row["run_id"] == run.run_id and row["method"] == run.config.method
+    np.testing.assert_allclose(row["test_acc"], m["test_acc"], rtol=1e-6)
+    np.testing.assert_allclose(row["margin_rare"], m["margin_group"][1], rtol=1e-6, atol=1e-7)
+    saved = load_run(out, run.run_id)
+    np.testing.assert_allclose(saved["trajectories"]["gamma"], traj["gamma"], rtol=1e-6, atol=1e-8)
+    scale = np.abs(m["rho_final"]).max()  # rho comes from a Gram solve: compare to its scale
+    np.testing.assert_allclose(saved["rho_final"], m["rho_final"], rtol=0, atol=1e-5 * scale)
+
+
+@pytest.mark.parametrize("dtype,rtol", [("float64", 1e-6), ("float32", 1e-5)])
+def test_vmapped_sweep_equals_looped_sweep(tmp_path, dtype, rtol):
+  """All runs of a group in one vmap vs one at a time (float32 batched matmuls round in
+  another order, hence 1e-5 there)."""
+  g = smoke(seeds=1, fixed={"dtype": dtype})
+  with jax.enable_x64(dtype == "float64"):
+    a = run_sweep(g, str(tmp_path / "loop"), width=1, quiet=True)
+    b = run_sweep(g, str(tmp_path / "vmap"), width=2, chunk=2, quiet=True)
+  for ra, rb in zip(a.rows, b.rows):
+    for k, v in ra.items():
+      if isinstance(v, float) and k not in TIMING_COLUMNS and k != "span_residual":
+        np.testing.assert_allclose(rb[k], v, rtol=rtol, atol=1e-7, err_msg=k)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 100])
+def test_chunk_size_does_not_change_results(reference, tmp_path, chunk):
+  out = str(tmp_path / f"c{chunk}")
+  run_sweep(smoke(), out, chunk=chunk, quiet=True)
+  assert rows_without_timing(out) == rows_without_timing(reference[0])
+
+
+def test_trajectories_load_back_indexed_by_run_id(reference):
+  out, _ = reference
+  t = load_trajectories(out)
+  np.testing.assert_array_equal(t["run_id"], np.arange(12))
+  cfg = smoke().base
+  T = cfg.steps // cfg.log_every + 1
+  assert t["trajectories"]["gamma"].shape == (12, T, 2, 1, 2, cfg.K)
+  assert t["trajectories"]["rho_mean"].shape == (12, T, 2, 2, 3)
+  np.testing.assert_array_equal(t["step"][0], np.arange(T) * cfg.log_every)
+
+
+def test_fake_devices_give_the_same_results(reference, tmp_path):
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+  out = str(tmp_path / "dev4")
+  r = sweep_cli("--grid=smoke", f"--out={out}", "--quiet", env=env)
+  assert r.returncode == 0, r.stderr
+  import json
+  assert json.load(open(os.path.join(out, "manifest.json")))["device_count"] == 4
+  assert_rows_close(rows_without_timing(out), rows_without_timing(reference[0]))
+
+
+def test_killed_sweep_resumes_without_recomputing(reference, tmp_path):
+  out = str(tmp_path / "killed")
+  proc = subprocess.Popen([sys.executable, "-m", "jaxcut.sweep", "--grid=smoke", f"--out={out}",
+                           "--chunk=1", "--quiet"], cwd=ROOT, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+  parts = os.path.join(out, "parts")
+  deadline = time.time() + 300
+  while time.time() < deadline:
+    n = len([f for f in os.listdir(parts) if f.endswith(".json")]) if os.path.isdir(parts) else 0
+    if n >= 3:
+      break
+    time.sleep(0.02)
+  proc.send_signal(signal.SIGKILL)
+  proc.wait()
+  committed = {f: os.stat(os.path.join(parts, f)).st_mtime_ns
+               for f in os.listdir(parts) if f.endswith(".json")}
+  assert 3 <= len(committed) < 12
+  r = sweep_cli("--grid=smoke", f"--out={out}", "--chunk=1")
+  assert r.returncode == 0, r.stderr
+  assert f"{12 - len(committed)} computed" in r.stdout
+  assert "resuming" in r.stderr
+  for f, mtime in committed.items():  # finished chunks untouched
+    assert os.stat(os.path.join(parts, f)).st_mtime_ns == mtime
+  assert rows_without_timing(out) == rows_without_timing(reference[0])
+
+
+def test_diverged_runs_are_flagged_and_left_out(tmp_path):
+  g = grid_mod.Grid(name="blowup", base=grid_mod.load("smoke").base.replace(method="erm"),
+                    axes=(grid_mod.Axis("sigma_d", (0.25, 1e20)),), seeds=1)
+  result = run_sweep(g, str(tmp_path / "b"), quiet=True)
+  assert result.diverged == [1]
+  rows = read_results(str(tmp_path / "b"))
+  assert rows[1]["diverged"] == "True" and rows[1]["test_acc"] == ""
+  assert rows[0]["diverged"] == "False" and float(rows[0]["test_acc"]) > 0.5
+  table = summary_table(g, result.rows)
+  assert "1e+20" not in table and "0.25" in table
+
+
+def test_summary_table_is_mean_and_sd_over_seeds(reference):
+  _, result = reference
+  table = summary_table(smoke(), result.rows).splitlines()
+  assert len(table) == 1 + 6
+  erm = [r for r in result.rows if r["method"] == "erm" and r["sigma_d"] == 0.25]
+  accs = [r["test_acc"] for r in erm]
+  assert f"{np.mean(accs):.3f} +- {np.std(accs, ddof=1):.3f}" in table[1]
+
+
+def test_cli_prints_progress_and_summary(tmp_path):
+  r = sweep_cli("--grid=smoke", f"--out={tmp_path / 's'}", "--seeds=1", "--steps=20")
+  assert r.returncode == 0, r.stderr
+  assert "6/6 runs (100%)" in r.stderr and "runs/s" in r.stderr and "ETA" in r.stderr
+  assert "grid smoke (cpu): 6 runs, 6 computed" in r.stdout
+  assert "+-" in r.stdout
+  rows = read_results(str(tmp_path / "s"))
+  assert len(rows) == 6 and rows[0]["steps"] == "20"
+  import json
+  man = json.load(open(tmp_path / "s" / "manifest.json"))
+  assert man["jaxcut_version"] and man["jax_version"] and man["fingerprint"]
+  assert json.load(open(tmp_path / "s" / "grid.json"))["name"] == "smoke"
+
+
+def bad_grid(tmp_path, body):
+  f = tmp_path / "g.py"
+  f.write_text(textwrap.dedent(f"""
+      from jaxcut.config import PRESETS
+      from jaxcut.grid import Axis, Grid
+      def get_grid(size):
+          return Grid(name="bad", base=PRESETS["tiny"], seeds=1, axes=({body},))
+      """))
+  return str(f)
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--grid=nosuch"], "unknown grid 'nosuch'"),
+    ([], "--grid is required"),
+    (["--grid=smoke", "--size=paper"], "size='paper'"),
+    (["--grid=smoke", "--set=sigma=1"], "sigma"),
+    (["--grid=smoke", "--set=sigma_b=abc"], "sigma_b='abc'"),
+    (["--grid=smoke", "--set=sigma_b=-1"], "sigma_b"),
+    (["--grid=smoke", "--set=P=1"], "P"),
+    (["--grid=smoke", "--set=method=erm"], "method is swept"),
+    (["--grid=smoke", "--set=sigma_b"], "FIELD=VALUE"),
+    (["--grid=smoke", "--seeds=0"], "seeds=0"),
+    (["--grid=smoke", "--steps=0"], "steps=0"),
+    (["--grid=smoke", "--chunk=0"], "--chunk=0"),
+    (["--grid=smoke", "--bogus"], "bogus"),
+    (["AXIS:Axis('sigmaa', (0.1,))"], "'sigmaa' is not a Config field"),
+    (["AXIS:Axis('sigma_d', ())"], "no values"),
+    (["AXIS:Axis('P', ('three',))"], "P='three'"),
+    (["AXIS:Axis('sigma_d', (0.1, -1.0))"], "sigma_d=-1.0"),
+    (["AXIS:Axis('method', ('erm', 'mixup'))"], "method='mixup'"),
+])
+def test_bad_input_exits_2_with_one_line_before_compute(tmp_path, args, needle):
+  if args and args[0].startswith("AXIS:"):
+    args = [f"--grid={bad_grid(tmp_path, args[0][5:])}"]
+  out = tmp_path / "never"
+  t0 = time.time()
+  r = sweep_cli(*args, f"--out={out}")
+  assert r.returncode == 2, (r.stdout, r.stderr)
+  lines = r.stderr.strip().splitlines()
+  assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0], r.stderr
+  assert not out.exists()  # nothing written, nothing computed
+
+
+def test_conflicting_out_is_refused_unless_overwrite(reference, tmp_path):
+  out = reference[0]
+  r = sweep_cli("--grid=smoke", "--seeds=1", f"--out={out}")
+  assert r.returncode == 2 and "holds another sweep" in r.stderr
+  assert len(r.stderr.strip().splitlines()) == 1
+  other = tmp_path / "o"
+  import shutil
+  shutil.copytree(out, other)
+  r = sweep_cli("--grid=smoke", "--seeds=1", "--steps=20", f"--out={other}", "--overwrite",
+                "--quiet")
+  assert r.returncode == 0, r.stderr
+  assert len(read_results(str(other))) == 6
+
+
+def test_every_shipped_grid_expands_and_validates():
+  for name in grid_mod.available():
+    mod_sizes = ("cpu", "paper") if name != "smoke" else ("cpu",)
+    for size in mod_sizes:
+      g = grid_mod.load(name, size)
+      runs = g.runs()
+      assert runs and len({r.run_id for r in runs}) == len(runs)
+      assert set(g.summary) and g.fingerprint()
