@@ -16,7 +16,7 @@ def get_grid(size):
   base = PRESETS["small" if size == "cpu" else "reference"].replace(
       group_names=("common", "probe"), group_counts=(2, 1), group_masses=(0.5, 0.5))
   return Grid(
-      name="rarity", base=base, seeds=4 if size == "cpu" else 16,
+      name="rarity", base=base, seeds=8 if size == "cpu" else 16,
       axes=(Axis("method", ("erm", "cutout", "cutmix")),
             Axis("probe_freq", FREQS, fields=lambda q: {"group_masses": (1 - q, q)})),
       summary=("margin_probe", "test_acc_probe", "margin_common"),
