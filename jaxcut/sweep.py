@@ -242,6 +242,8 @@ def sweep_flags():
   flags.DEFINE_bool("overwrite", False, "replace a different sweep found in --out",
                     flag_values=fv)
   flags.DEFINE_bool("quiet", False, "no progress lines", flag_values=fv)
+  flags.DEFINE_bool("report", False, "write figures and summary.md into OUT/report at the end",
+                    flag_values=fv)
   return fv
 
 
@@ -272,6 +274,10 @@ def main(argv: Sequence[str]) -> int:
   if result.diverged:
     print(f"DIVERGED ({len(result.diverged)} runs, left out of the summary): run ids "
           f"{', '.join(map(str, result.diverged))}")
+  if fv.report:
+    from jaxcut.report import write_report
+    summary, figures = write_report(result.out)
+    print(f"report: {summary} ({len(figures)} figures)")
   return 0
 
 
