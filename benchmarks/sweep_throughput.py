@@ -1,0 +1,167 @@
+"""Sweep throughput vs a per-config loop, compile time, scaling, memory per run.
+
+    python -m benchmarks.sweep_throughput            # ~5 min on 2 CPU cores
+    python -m benchmarks.sweep_throughput --quick    # ~1 min, fewer sizes
+
+Prints tables and writes benchmarks/results-<backend>.json. "loop" is `train` jitted once
+and called one config at a time; "sweep" is what `python -m jaxcut.sweep` runs (one
+compiled chunk per static group, `jaxcut.engine.run_chunk`, default layout unless stated).
+Both are timed after a warm-up call, in the same process, on the same configs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+
+import jax
+import numpy as np
+
+from jaxcut import engine
+from jaxcut.config import PRESETS, Config
+from jaxcut.train import train
+
+
+def timed(fn):
+  t0 = time.perf_counter()
+  out = jax.block_until_ready(fn())
+  return time.perf_counter() - t0, out
+
+
+def loop_vs_sweep(cfg: Config, runs: int, width=None, chunk=None) -> dict:
+  """Seconds per run for the loop and the sweep over `runs` seeds of cfg."""
+  spec = cfg.spec()
+  f = jax.jit(lambda k: train(k, spec)[1:])
+  compile_loop, _ = timed(lambda: f(jax.random.key(0)))
+  t_loop, _ = timed(lambda: [f(jax.random.key(s)) for s in range(runs)])
+  n_dev = len(jax.devices())
+  size, w = engine.default_layout(cfg.static(), runs, n_dev)
+  w = width or w
+  size = chunk or size
+  size = -(-size // (n_dev * w)) * n_dev * w
+  cfgs, seeds = [cfg] * runs, list(range(runs))
+
+  def sweep():
+    return [engine.run_chunk(cfgs[i:i + size], seeds[i:i + size], size, w)
+            for i in range(0, runs, size)]
+  compile_sweep, _ = timed(lambda: engine.run_chunk(cfgs[:1], seeds[:1], size, w))
+  t_sweep, _ = timed(sweep)
+  steps = cfg.steps
+  return {"runs": runs, "width": w, "chunk": size,
+          "loop_s_per_run": t_loop / runs, "sweep_s_per_run": t_sweep / runs,
+          "loop_run_steps_per_s": runs * steps / t_loop,
+          "sweep_run_steps_per_s": runs * steps / t_sweep,
+          "speedup": t_loop / t_sweep,
+          "compile_loop_s": compile_loop, "compile_sweep_s": compile_sweep}
+
+
+def step_time(cfg: Config) -> float:
+  """Seconds per training step of one run (jit, warm), logging once at the end."""
+  cfg = cfg.replace(log_every=cfg.steps, n_test=min(cfg.n_test, 256))
+  spec = cfg.spec()
+  f = jax.jit(lambda k: train(k, spec)[1:])
+  jax.block_until_ready(f(jax.random.key(0)))
+  t, _ = timed(lambda: f(jax.random.key(1)))
+  return t / cfg.steps
+
+
+def memory_per_run(cfg: Config, runs: int = 4) -> float:
+  """Compiled temp + output bytes of a chunk of `runs` vmapped runs, per run."""
+  static = cfg.static()
+  prog = engine.chunk_program(static, runs, len(jax.devices()))
+  import jax.numpy as jnp
+  hyp = jax.tree.map(lambda *x: jnp.stack(x), *[cfg.hypers()] * runs)
+  seeds = np.arange(runs, dtype=np.uint32)
+  stats = prog.lower(seeds, hyp).compile().memory_analysis()
+  if stats is None:
+    return float("nan")
+  return (stats.temp_size_in_bytes + stats.output_size_in_bytes) / runs
+
+
+def main():
+  ap = argparse.ArgumentParser()
+  ap.add_argument("--quick", action="store_true")
+  ap.add_argument("--out", default=None)
+  args = ap.parse_args()
+  q = args.quick
+  ref = PRESETS["reference"].replace(steps=300 if not q else 100, log_every=30 if not q else 50)
+  res = {"machine": {"backend": jax.default_backend(),
+                     "devices": [d.device_kind for d in jax.devices()],
+                     "cpu_count": os.cpu_count(), "platform": platform.platform(),
+                     "jax": jax.__version__}}
+
+  print(f"# backend {jax.default_backend()}, {len(jax.devices())} device(s) "
+        f"{jax.devices()[0].device_kind}, {os.cpu_count()} cores")
+  print("\n## methods at the reference setting (n=300, d=2000, P=3), "
+        f"T={ref.steps}, 4 runs each")
+  print(f"{'method':<16}{'loop s/run':>11}{'sweep s/run':>12}{'sweep/loop':>11}"
+        f"{'run-steps/s':>12}{'compile s':>10}{'step ms':>9}")
+  res["methods"] = {}
+  variants = [("erm", {}), ("cutout", {}), ("cutmix", {}),
+              ("cutout_sampled", {"exact": False}), ("cutmix_sampled", {"exact": False})]
+  for name, kw in variants:
+    cfg = ref.replace(method=name.split("_")[0], **kw)
+    r = loop_vs_sweep(cfg, 4)
+    r["step_ms"] = 1e3 * step_time(cfg)
+    res["methods"][name] = r
+    print(f"{name:<16}{r['loop_s_per_run']:>11.3f}{r['sweep_s_per_run']:>12.3f}"
+          f"{r['speedup']:>11.2f}{r['sweep_run_steps_per_s']:>12.0f}"
+          f"{r['compile_sweep_s']:>10.2f}{r['step_ms']:>9.3f}")
+  m = res["methods"]
+  print(f"exact CutMix step / ERM step: {m['cutmix']['step_ms'] / m['erm']['step_ms']:.2f}")
+
+  tiny = Config(n=20, d=1000, P=2, group_counts=(2, 5, 5), steps=100, log_every=100,
+                n_test=256)
+  print("\n## tiny runs (n=20, d=1000, P=2, T=100, ERM): sweep vs loop by number of runs")
+  print(f"{'runs':>6}{'width':>7}{'loop s/run':>12}{'sweep s/run':>13}{'speedup':>9}")
+  res["tiny"] = []
+  for runs in ((1, 8, 64) if q else (1, 8, 64, 512)):
+    r = loop_vs_sweep(tiny, runs)
+    res["tiny"].append(r)
+    print(f"{runs:>6}{r['width']:>7}{r['loop_s_per_run']:>12.4f}{r['sweep_s_per_run']:>13.4f}"
+          f"{r['speedup']:>9.2f}")
+
+  print("\n## vmap width at the reference setting (ERM, 8 runs, T as above)")
+  res["width"] = []
+  for w in (1, 2, 4, 8):
+    r = loop_vs_sweep(ref, 8, width=w, chunk=8)
+    res["width"].append(r)
+    print(f"width {w}: sweep {r['sweep_s_per_run']:.3f} s/run, loop {r['loop_s_per_run']:.3f} "
+          f"s/run, sweep/loop {r['speedup']:.2f}")
+
+  print("\n## scaling of one run's step time (ms/step)")
+  res["scaling"] = {}
+  base = ref.replace(steps=50, log_every=50)
+  axes = {"n": (20, 100, 300, 1000) + (() if q else (3000,)),
+          "d": (100, 1000, 2000, 5000) + (() if q else (20000,)),
+          "P": (2, 3, 4, 6) + (() if q else (8,))}
+  for field, values in axes.items():
+    for method, exact in (("erm", True), ("cutmix", True), ("cutmix", False)):
+      row = []
+      for v in values:
+        cfg = base.replace(method=method, exact=exact, **{field: v})
+        if field == "d" and v <= 2 * cfg.K:
+          cfg = cfg.replace(group_counts=(1, 1, 1))
+        row.append(1e3 * step_time(cfg))
+      label = f"{method}{'' if exact else ' sampled'}"
+      res["scaling"][f"{field}:{label}"] = dict(zip(map(str, values), row))
+      print(f"{field:>2} {label:<15}" + "".join(f"{field}={v}: {t:8.3f}  " for v, t in zip(values, row)))
+
+  print("\n## compiled memory per run (temp + outputs, 4-run chunk)")
+  res["memory_bytes_per_run"] = {}
+  for name, kw in variants[:3]:
+    b = memory_per_run(ref.replace(method=name))
+    res["memory_bytes_per_run"][name] = b
+    print(f"{name:<10}{b / 2**20:8.1f} MiB")
+
+  out = args.out or os.path.join(os.path.dirname(__file__), f"results-{jax.default_backend()}.json")
+  with open(out, "w") as f:
+    json.dump(res, f, indent=1)
+  print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+  main()
