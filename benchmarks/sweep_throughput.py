@@ -59,13 +59,16 @@ def loop_vs_sweep(cfg: Config, runs: int, width=None, chunk=None) -> dict:
 
 
 def step_time(cfg: Config) -> float:
-  """Seconds per training step of one run (jit, warm), logging once at the end."""
-  cfg = cfg.replace(log_every=cfg.steps, n_test=min(cfg.n_test, 256))
-  spec = cfg.spec()
-  f = jax.jit(lambda k: train(k, spec)[1:])
-  jax.block_until_ready(f(jax.random.key(0)))
-  t, _ = timed(lambda: f(jax.random.key(1)))
-  return t / cfg.steps
+  """Seconds per training step of one run (jit, warm): (time at 2T - time at T) / T, so the
+  per-run fixed costs (sampling, Gram factor, test set, logging) cancel."""
+  times = []
+  base = max(cfg.steps, 300)
+  for T in (base, 2 * base):
+    spec = cfg.replace(steps=T, log_every=T, n_test=min(cfg.n_test, 256)).spec()
+    f = jax.jit(lambda k: train(k, spec)[1:])
+    jax.block_until_ready(f(jax.random.key(0)))
+    times.append(min(timed(lambda: f(jax.random.key(1)))[0] for _ in range(2)))
+  return (times[1] - times[0]) / base
 
 
 def memory_per_run(cfg: Config, runs: int = 4) -> float:
@@ -85,7 +88,10 @@ def main():
   ap = argparse.ArgumentParser()
   ap.add_argument("--quick", action="store_true")
   ap.add_argument("--out", default=None)
+  ap.add_argument("--only", default="methods,tiny,width,scaling,memory",
+                  help="comma-separated sections to run")
   args = ap.parse_args()
+  only = set(args.only.split(","))
   q = args.quick
   ref = PRESETS["reference"].replace(steps=300 if not q else 100, log_every=30 if not q else 50)
   res = {"machine": {"backend": jax.default_backend(),
@@ -95,14 +101,36 @@ def main():
 
   print(f"# backend {jax.default_backend()}, {len(jax.devices())} device(s) "
         f"{jax.devices()[0].device_kind}, {os.cpu_count()} cores")
+  if "methods" in only:
+    methods_section(res, ref, q)
+  if "tiny" in only:
+    tiny_section(res, q)
+  if "width" in only:
+    width_section(res, ref)
+  if "scaling" in only:
+    scaling_section(res, ref, q)
+  if "memory" in only:
+    memory_section(res, ref)
+  out = args.out or os.path.join(os.path.dirname(__file__), f"results-{jax.default_backend()}.json")
+  if os.path.exists(out):  # keep sections run earlier
+    with open(out) as f:
+      res = {**json.load(f), **res}
+  with open(out, "w") as f:
+    json.dump(res, f, indent=1)
+  print(f"\nwrote {out}")
+
+
+VARIANTS = [("erm", {}), ("cutout", {}), ("cutmix", {}),
+            ("cutout_sampled", {"exact": False}), ("cutmix_sampled", {"exact": False})]
+
+
+def methods_section(res, ref, q):
   print("\n## methods at the reference setting (n=300, d=2000, P=3), "
         f"T={ref.steps}, 4 runs each")
   print(f"{'method':<16}{'loop s/run':>11}{'sweep s/run':>12}{'sweep/loop':>11}"
         f"{'run-steps/s':>12}{'compile s':>10}{'step ms':>9}")
   res["methods"] = {}
-  variants = [("erm", {}), ("cutout", {}), ("cutmix", {}),
-              ("cutout_sampled", {"exact": False}), ("cutmix_sampled", {"exact": False})]
-  for name, kw in variants:
+  for name, kw in VARIANTS:
     cfg = ref.replace(method=name.split("_")[0], **kw)
     r = loop_vs_sweep(cfg, 4)
     r["step_ms"] = 1e3 * step_time(cfg)
@@ -113,6 +141,8 @@ def main():
   m = res["methods"]
   print(f"exact CutMix step / ERM step: {m['cutmix']['step_ms'] / m['erm']['step_ms']:.2f}")
 
+
+def tiny_section(res, q):
   tiny = Config(n=20, d=1000, P=2, group_counts=(2, 5, 5), steps=100, log_every=100,
                 n_test=256)
   print("\n## tiny runs (n=20, d=1000, P=2, T=100, ERM): sweep vs loop by number of runs")
@@ -124,14 +154,19 @@ def main():
     print(f"{runs:>6}{r['width']:>7}{r['loop_s_per_run']:>12.4f}{r['sweep_s_per_run']:>13.4f}"
           f"{r['speedup']:>9.2f}")
 
-  print("\n## vmap width at the reference setting (ERM, 8 runs, T as above)")
+
+def width_section(res, ref):
+  ref = ref.replace(steps=100, log_every=50)
+  print("\n## vmap width at the reference setting (ERM, 4 runs, T=100)")
   res["width"] = []
-  for w in (1, 2, 4, 8):
-    r = loop_vs_sweep(ref, 8, width=w, chunk=8)
+  for w in (1, 2, 4):
+    r = loop_vs_sweep(ref, 4, width=w, chunk=4)
     res["width"].append(r)
     print(f"width {w}: sweep {r['sweep_s_per_run']:.3f} s/run, loop {r['loop_s_per_run']:.3f} "
-          f"s/run, sweep/loop {r['speedup']:.2f}")
+          f"s/run, sweep/loop {r['speedup']:.2f}, compile {r['compile_sweep_s']:.1f} s")
 
+
+def scaling_section(res, ref, q):
   print("\n## scaling of one run's step time (ms/step)")
   res["scaling"] = {}
   base = ref.replace(steps=50, log_every=50)
@@ -150,17 +185,14 @@ def main():
       res["scaling"][f"{field}:{label}"] = dict(zip(map(str, values), row))
       print(f"{field:>2} {label:<15}" + "".join(f"{field}={v}: {t:8.3f}  " for v, t in zip(values, row)))
 
+
+def memory_section(res, ref):
   print("\n## compiled memory per run (temp + outputs, 4-run chunk)")
   res["memory_bytes_per_run"] = {}
-  for name, kw in variants[:3]:
+  for name, kw in VARIANTS[:3]:
     b = memory_per_run(ref.replace(method=name))
     res["memory_bytes_per_run"][name] = b
     print(f"{name:<10}{b / 2**20:8.1f} MiB")
-
-  out = args.out or os.path.join(os.path.dirname(__file__), f"results-{jax.default_backend()}.json")
-  with open(out, "w") as f:
-    json.dump(res, f, indent=1)
-  print(f"\nwrote {out}")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ import math
 from typing import Any, Mapping, Tuple
 
 import flax.struct
-import jax.numpy as jnp
 import numpy as np
 
 METHODS = ("erm", "cutout", "cutmix")
@@ -166,7 +165,8 @@ class Config:
     if self.dtype == "float64" and not jax.config.jax_enable_x64:
       raise ConfigError("dtype=float64 needs 64-bit JAX: set JAX_ENABLE_X64=1 or use "
                         "jax.enable_x64(True)")
-    kw = {k: jnp.asarray(getattr(self, k), self.dtype) for k in TRACED_FIELDS}
+    # numpy leaves: no device dispatch per field when runs are launched one by one
+    kw = {k: np.asarray(getattr(self, k), self.dtype) for k in TRACED_FIELDS}
     kw["masses"] = kw.pop("group_masses")
     return Hypers(**kw)
 

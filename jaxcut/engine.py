@@ -79,23 +79,53 @@ def chunk_program(static: Static, width: int, n_devices: int):
                                check_vma=False))
 
 
-def run_chunk(configs: Sequence[Config], seeds: Sequence[int], chunk: int, width: int):
-  """Run configs (one static group) with their seeds; returns numpy (traj, metrics) [R, ...].
+@functools.lru_cache(maxsize=None)
+def single_program(static: Static):
+  """One run, jitted (the loop mode)."""
+  return jax.jit(lambda seed, hypers: train(jax.random.key(seed),
+                                            Spec(static=static, hypers=hypers))[1:])
 
+
+def run_chunk(configs: Sequence[Config], seeds: Sequence[int], chunk: int, width: int):
+  """Run configs (one static group) with their seeds.
+
+  Returns (positions, traj, metrics): numpy arrays [r, ...] for the runs this process's
+  devices computed, and their positions in `configs` (all of them with one process).
   `chunk` is the padded size (a multiple of devices * width), so every chunk of a group
-  has the same shape and reuses one compiled program.
+  has the same shape and reuses one compiled program. With one device and width 1 the
+  runs are dispatched one by one to a jitted single run (no padding): measured, a
+  `lax.map` over runs inside one program was 5-13% slower per run than that loop on CPU.
   """
   static = configs[0].static()
   n_dev = len(jax.devices())
   R = len(configs)
+  if n_dev == 1 and width == 1:
+    prog = single_program(static)
+    outs = [prog(np.uint32(s), c.hypers()) for c, s in zip(configs, seeds)]
+    traj, metrics = jax.tree.map(lambda *x: np.stack([np.asarray(v) for v in x]), *outs)
+    return np.arange(R), traj, metrics
   if R > chunk or chunk % (n_dev * width):
     raise ValueError(f"chunk={chunk} must hold {R} runs and be a multiple of "
                      f"devices * width = {n_dev * width}")
   pad = chunk - R
   hypers = [c.hypers() for c in configs] + [configs[-1].hypers()] * pad
-  stacked = jax.tree.map(lambda *x: jnp.stack(x), *hypers)
+  stacked = jax.tree.map(lambda *x: np.stack(x), *hypers)
   seed_arr = np.asarray(list(seeds) + [seeds[-1]] * pad, np.uint32)
   sharding = NamedSharding(mesh(), PartitionSpec(AXIS))
-  seed_arr, stacked = jax.device_put((seed_arr, stacked), sharding)
-  out = chunk_program(static, width, n_dev)(seed_arr, stacked)
-  return jax.tree.map(lambda x: np.asarray(x)[:R], out)
+
+  def to_global(x):  # every process holds the whole chunk; each places its own shards
+    return jax.make_array_from_callback(x.shape, sharding, lambda idx: x[idx])
+
+  out = chunk_program(static, width, n_dev)(to_global(seed_arr), jax.tree.map(to_global, stacked))
+  starts = sorted({s.index[0].start or 0 for s in jax.tree.leaves(out)[0].addressable_shards})
+
+  def local(x):  # this process's shards, in run order (replicas of a shard counted once)
+    by_start = {s.index[0].start or 0: s for s in x.addressable_shards}
+    return np.concatenate([np.asarray(by_start[k].data) for k in starts])
+
+  positions = np.concatenate([
+      np.arange(k, k + jax.tree.leaves(out)[0].addressable_shards[0].data.shape[0])
+      for k in starts])
+  traj, metrics = jax.tree.map(local, out)
+  keep = positions < R
+  return positions[keep], *jax.tree.map(lambda x: x[keep], (traj, metrics))

@@ -115,21 +115,27 @@ def run_sweep(grid: Grid, out: str, chunk: Optional[int] = None, width: Optional
   runs = grid.runs()  # validates every run before any compute
   fingerprint = grid.fingerprint()
   sweep = SweepDir(out)
-  sweep.check(fingerprint, overwrite)
+  import jax
+  from jaxcut import engine
+  from jaxcut.distributed import barrier, is_main
+  main = is_main()
+  quiet = quiet or not main
+  if main or not overwrite:  # only process 0 wipes a directory
+    sweep.check(fingerprint, overwrite)
   if not quiet:
     print(f"[{grid.name}] {len(runs)} runs ({grid.size} size) -> {sweep.path}", file=sys.stderr)
 
-  import jax
-  from jaxcut import engine
   if any(r.config.dtype == "float64" for r in runs):
     jax.config.update("jax_enable_x64", True)
   n_dev = len(jax.devices())
-  old = sweep.manifest() or {}
-  sweep.start({"grid": grid.name, "size": grid.size, "fingerprint": fingerprint,
-               "n_runs": len(runs), "created": old.get("created", _now()), "updated": _now(),
-               "device_count": n_dev, "process_count": jax.process_count(),
-               **io.provenance()}, grid.describe())
-  sweep.clean_partial()
+  if main:
+    old = sweep.manifest() or {}
+    sweep.start({"grid": grid.name, "size": grid.size, "fingerprint": fingerprint,
+                 "n_runs": len(runs), "created": old.get("created", _now()),
+                 "updated": _now(), "device_count": n_dev,
+                 "process_count": jax.process_count(), **io.provenance()}, grid.describe())
+    sweep.clean_partial()
+  barrier("jaxcut-start")  # every process sees the same committed runs
   done = sweep.finished_rows()
   todo = [r for r in runs if r.run_id not in done]
   progress = Progress(grid.name, len(runs), len(done), quiet)
@@ -150,23 +156,30 @@ def run_sweep(grid: Grid, out: str, chunk: Optional[int] = None, width: Optional
     for start in range(0, len(members), size):
       batch = members[start:start + size]
       t0 = time.time()
-      traj, metrics = engine.run_chunk([r.config for r in batch], [r.seed for r in batch],
-                                       size, w)
+      positions, traj, metrics = engine.run_chunk(
+          [r.config for r in batch], [r.seed for r in batch], size, w)
       seconds = time.time() - t0
+      mine = [batch[p] for p in positions]  # the runs this process's devices computed
       rows = [result_row(r, group_of[static], _index(metrics, i), seconds)
-              for i, r in enumerate(batch)]
-      steps = np.arange(static.n_log) * static.log_every
-      arrays = {"run_id": np.array([r.run_id for r in batch], np.int64),
-                "step": np.tile(steps, (len(batch), 1)),
-                "trajectories": traj, "rho_final": metrics["rho_final"]}
-      sweep.commit(part_name(jax.process_index(), batch[0].run_id), rows, arrays)
+              for i, r in enumerate(mine)]
+      if mine:
+        steps = np.arange(static.n_log) * static.log_every
+        arrays = {"run_id": np.array([r.run_id for r in mine], np.int64),
+                  "step": np.tile(steps, (len(mine), 1)),
+                  "trajectories": traj, "rho_final": metrics["rho_final"]}
+        sweep.commit(part_name(jax.process_index(), mine[0].run_id), rows, arrays)
       done.update({row["run_id"]: row for row in rows})
       computed += [r.run_id for r in batch]
-      sweep.write_results(done.values())
+      if main:
+        sweep.write_results(done.values())
       progress.update(len(batch), f"{static.method}{'' if static.exact else ' sampled'}, "
                       f"group {group_of[static] + 1}/{len(group_of)}")
+  barrier("jaxcut-end")  # all parts committed
+  if jax.process_count() > 1:
+    done = sweep.finished_rows()
   rows = [done[r.run_id] for r in runs]
-  sweep.write_results(rows)
+  if main:
+    sweep.write_results(rows)
   diverged = [row["run_id"] for row in rows if _truthy(row["diverged"])]
   return SweepResult(rows=rows, diverged=diverged, computed=computed,
                      seconds=time.time() - t_start, out=sweep.path)
@@ -242,6 +255,11 @@ def sweep_flags():
   flags.DEFINE_bool("overwrite", False, "replace a different sweep found in --out",
                     flag_values=fv)
   flags.DEFINE_bool("quiet", False, "no progress lines", flag_values=fv)
+  flags.DEFINE_bool("distributed", False, "multi-process run: start jax.distributed (env "
+                    "JAXCUT_COORDINATOR/NUM_PROCESSES/PROCESS_ID, or SLURM/TPU auto-detection)",
+                    flag_values=fv)
+  flags.DEFINE_integer("heartbeat_timeout", 30, "with --distributed: seconds before the "
+                       "others give up on a dead process", flag_values=fv)
   flags.DEFINE_bool("report", False, "write figures and summary.md into OUT/report at the end",
                     flag_values=fv)
   return fv
@@ -263,11 +281,17 @@ def main(argv: Sequence[str]) -> int:
   for name, value in (("chunk", fv.chunk), ("vmap", fv.vmap)):
     if value is not None and value < 1:
       raise UsageError(f"--{name}={value} must be an integer >= 1")
+  if fv.distributed:
+    from jaxcut import distributed
+    distributed.initialize(heartbeat_timeout_s=fv.heartbeat_timeout)
   grid = grid_mod.load(fv.grid, fv.size)
   grid = grid_mod.with_overrides(grid, seeds=fv.seeds, steps=fv.steps, fixed=fixed)
   out = fv.out or os.path.join("runs", f"{grid.name}-{grid.size}")
   result = run_sweep(grid, out, chunk=fv.chunk, width=fv.vmap, overwrite=fv.overwrite,
                      quiet=fv.quiet)
+  import jax
+  if jax.process_index() != 0:
+    return 0
   print(f"grid {grid.name} ({grid.size}): {len(result.rows)} runs, {len(result.computed)} computed in "
         f"{result.seconds:.1f} s -> {result.out}")
   print(summary_table(grid, result.rows))

@@ -14,6 +14,7 @@ import pytest
 
 from jaxcut import grid as grid_mod
 from jaxcut.store import load_run, load_trajectories, read_results
+from conftest import assert_rows_close, rows_without_timing
 from jaxcut.sweep import TIMING_COLUMNS, run_sweep, summary_table
 from jaxcut.train import train_jit
 
@@ -23,25 +24,6 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def smoke(**kw):
   g = grid_mod.load("smoke")
   return grid_mod.with_overrides(g, **kw)
-
-
-def rows_without_timing(path):
-  return [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in read_results(path)]
-
-
-def assert_rows_close(a, b, rtol=1e-6):
-  """Same columns and text; numbers to rtol (a CPU split into fake devices gives each device
-  fewer threads, so float32 reductions may round differently by an ulp)."""
-  assert len(a) == len(b)
-  for ra, rb in zip(a, b):
-    assert ra.keys() == rb.keys()
-    for k in ra:
-      try:
-        x, y = float(ra[k]), float(rb[k])
-      except ValueError:
-        assert ra[k] == rb[k], k
-      else:
-        np.testing.assert_allclose(x, y, rtol=rtol, atol=1e-9, err_msg=k)
 
 
 def sweep_cli(*args, env=None, **kw):

@@ -1,0 +1,53 @@
+"""Multi-host sweeps on JAX's own multi-controller runtime.
+
+Every process runs the same `python -m jaxcut.sweep --distributed ...` command. This module
+starts `jax.distributed`: from JAXCUT_COORDINATOR / JAXCUT_NUM_PROCESSES / JAXCUT_PROCESS_ID
+when set (launch/local_multiprocess.sh), otherwise by JAX's cluster auto-detection (SLURM,
+Open MPI, Cloud TPU). After that `jax.devices()` lists every process's devices; the sweep
+shards each chunk's run axis over all of them (`jaxcut.engine`), each process commits the
+runs its devices computed, and process 0 merges results.csv at the end.
+
+If a process dies, the coordination service notices within the heartbeat timeout and the
+other processes exit non-zero instead of waiting forever; rerunning the same command
+resumes from the committed chunks.
+"""
+
+from __future__ import annotations
+
+import os
+
+import jax
+
+
+def initialize(heartbeat_timeout_s: int = 30, init_timeout_s: int = 120) -> None:
+  kw = dict(initialization_timeout=init_timeout_s, heartbeat_timeout_seconds=heartbeat_timeout_s)
+  if "JAXCUT_COORDINATOR" in os.environ:
+    jax.distributed.initialize(
+        coordinator_address=os.environ["JAXCUT_COORDINATOR"],
+        num_processes=int(os.environ["JAXCUT_NUM_PROCESSES"]),
+        process_id=int(os.environ["JAXCUT_PROCESS_ID"]), **kw)
+  else:
+    jax.distributed.initialize(**kw)
+  if jax.process_index() != 0:  # one voice: orbax/absl chatter only from process 0
+    from absl import logging
+    logging.set_verbosity(logging.ERROR)
+
+
+def barrier(name: str, timeout_s: int = 1800) -> None:
+  """All processes wait here (a no-op with one process).
+
+  Uses the coordination service's barrier, not a device collective: on CPU a collective
+  barrier first sets up a gloo context, whose 30 s rendezvous timed out when one process
+  was still busy (seen in the 2-process test)."""
+  if jax.process_count() == 1:
+    return
+  from jax._src.distributed import global_state  # the client jax.distributed started
+  if global_state.client is not None:
+    global_state.client.wait_at_barrier(name, timeout_in_ms=timeout_s * 1000)
+  else:
+    from jax.experimental import multihost_utils
+    multihost_utils.sync_global_devices(name)
+
+
+def is_main() -> bool:
+  return jax.process_index() == 0

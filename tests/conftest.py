@@ -1,0 +1,29 @@
+"""Shared test helpers."""
+
+import numpy as np
+
+from jaxcut.store import read_results
+from jaxcut.sweep import TIMING_COLUMNS
+
+# Rounding noise itself (~1e-7, see coefficients.span_residual): compared absolutely.
+ABSOLUTE = {"span_residual": 1e-5}
+
+
+def rows_without_timing(path):
+  return [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in read_results(path)]
+
+
+def assert_rows_close(a, b, rtol=1e-6):
+  """Same columns and text; numbers to rtol (float32 reductions may round differently by
+  an ulp when a CPU is split into fake devices or processes with fewer threads each)."""
+  assert len(a) == len(b)
+  for ra, rb in zip(a, b):
+    assert ra.keys() == rb.keys()
+    for k in ra:
+      try:
+        x, y = float(ra[k]), float(rb[k])
+      except ValueError:
+        assert ra[k] == rb[k], k
+      else:
+        np.testing.assert_allclose(x, y, rtol=0 if k in ABSOLUTE else rtol,
+                                   atol=ABSOLUTE.get(k, 1e-9), err_msg=k)

@@ -1,0 +1,80 @@
+"""Multi-process sweeps: 2 local CPU processes == 1 process; a dead process stops the other;
+the rerun resumes to identical results."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import assert_rows_close, rows_without_timing
+from jaxcut.sweep import run_sweep
+from jaxcut import grid as grid_mod
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def free_port():
+  with socket.socket() as s:
+    s.bind(("127.0.0.1", 0))
+    return s.getsockname()[1]
+
+
+def launch(n, *args, **kw):
+  env = dict(os.environ, JAXCUT_PORT=str(free_port()))
+  return subprocess.run(["bash", os.path.join(ROOT, "launch", "local_multiprocess.sh"), str(n),
+                         *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+                        **kw)
+
+
+@pytest.fixture(scope="module")
+def one_process(tmp_path_factory):
+  out = str(tmp_path_factory.mktemp("one"))
+  run_sweep(grid_mod.load("smoke"), out, quiet=True)
+  return out
+
+
+def test_two_processes_equal_one(one_process, tmp_path):
+  out = str(tmp_path / "two")
+  r = launch(2, "--grid=smoke", f"--out={out}")
+  assert r.returncode == 0, r.stderr[-3000:]
+  assert "grid smoke (cpu): 12 runs, 12 computed" in r.stdout
+  assert r.stdout.count("grid smoke") == 1  # only process 0 reports
+  import json
+  man = json.load(open(os.path.join(out, "manifest.json")))
+  assert man["process_count"] == 2 and man["device_count"] == 2
+  parts = os.listdir(os.path.join(out, "parts"))
+  assert any(p.startswith("p000") for p in parts) and any(p.startswith("p001") for p in parts)
+  assert_rows_close(rows_without_timing(out), rows_without_timing(one_process))
+
+
+def test_dead_process_stops_the_other_and_rerun_resumes(one_process, tmp_path):
+  out = str(tmp_path / "killed")
+  port = free_port()
+  procs = []
+  for i in range(2):
+    env = dict(os.environ, JAXCUT_COORDINATOR=f"127.0.0.1:{port}", JAXCUT_NUM_PROCESSES="2",
+               JAXCUT_PROCESS_ID=str(i))
+    procs.append(subprocess.Popen(
+        [sys.executable, "-m", "jaxcut.sweep", "--distributed", "--heartbeat_timeout=5",
+         "--grid=smoke", "--chunk=2", f"--out={out}", "--quiet"], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+  parts = os.path.join(out, "parts")
+  deadline = time.time() + 300
+  while time.time() < deadline:
+    if os.path.isdir(parts) and sum(f.endswith(".json") for f in os.listdir(parts)) >= 2:
+      break
+    time.sleep(0.05)
+  procs[1].send_signal(signal.SIGKILL)
+  t0 = time.time()
+  rc = procs[0].wait(timeout=120)
+  assert rc != 0 and time.time() - t0 < 60
+  committed = sum(f.endswith(".json") for f in os.listdir(parts))
+  assert committed < 12
+  r = launch(2, "--grid=smoke", "--chunk=2", f"--out={out}")
+  assert r.returncode == 0, r.stderr[-3000:]
+  assert "resuming" in r.stderr
+  assert_rows_close(rows_without_timing(out), rows_without_timing(one_process))
