@@ -65,6 +65,13 @@ def side(q: dict, sign: int = 1) -> str:
   return "supported" if lo > 0 else "contradicted" if hi < 0 else "inconclusive"
 
 
+def both(first: str, second: str) -> str:
+  """Verdict of a claim made of two parts: supported if both are, contradicted if one is."""
+  if first == second == "supported":
+    return "supported"
+  return "contradicted" if "contradicted" in (first, second) else "inconclusive"
+
+
 class Sweep:
   """A finished sweep directory: rows, grid description, trajectories."""
 
@@ -151,6 +158,13 @@ def _band(ax, x, runs, color, label):
   ax.fill_between(x, mean - sd, mean + sd, color=color, alpha=0.2, linewidth=0)
 
 
+def _axes_text(ax, title, xlabel, ylabel):
+  ax.set_title(title)
+  ax.set_xlabel(xlabel)
+  ax.set_ylabel(ylabel)
+  ax.legend()
+
+
 def _traj_rows(sweep: Sweep, method: str):
   idx = {int(r): i for i, r in enumerate(sweep.traj["run_id"])}
   return [idx[int(r["run_id"])] for r in sweep.base_rows(method)]
@@ -170,10 +184,7 @@ def fig_trajectories(sweep: Sweep, out: str) -> Optional[str]:
     for m in sweep.methods(sweep.base_rows()):
       idx = _traj_rows(sweep, m)
       _band(ax, sweep.traj["step"][idx[0]], fo[idx][:, :, :, k].mean(-1), COLORS[m], m)
-    ax.set_title(f"{g} feature (k={k})")
-    ax.set_xlabel("step")
-    ax.set_ylabel("learned-feature output s f(v_{s,k})")
-    ax.legend()
+    _axes_text(ax, f"{g} feature (k={k})", "step", "learned-feature output s f(v_{s,k})")
   fig.suptitle(f"Feature learning over time (mean +- sd over seeds): {sweep.setting_text()}")
   return _save(fig, out, "trajectories.png")
 
@@ -192,10 +203,7 @@ def fig_noise(sweep: Sweep, out: str) -> Optional[str]:
       w = np.array([[float(r[f"n_train_{g}"]) for g in groups] for r in sweep.base_rows(m)])
       curves = (rm[idx][:, :, 0, t, :] * w[:, None, :]).sum(-1) / w.sum(-1)[:, None]
       _band(ax, sweep.traj["step"][idx[0]], curves, COLORS[m], m)
-    ax.set_title(f"{kind} noise")
-    ax.set_xlabel("step")
-    ax.set_ylabel("mean rho (own-class filter)")
-    ax.legend()
+    _axes_text(ax, f"{kind} noise", "step", "mean rho (own-class filter)")
   fig.suptitle(f"Noise memorisation: {sweep.setting_text()}")
   return _save(fig, out, "noise_memorisation.png")
 
@@ -402,15 +410,13 @@ def claims(sweep: Sweep) -> list[dict]:
         cutout_ratio=interval(list(r_cut.values())))
     d1 = interval(paired(x_cut, r_cut))
     d2 = interval(paired(x_mix, x_cut))
-    v = "supported" if side(d1, -1) == side(d2) == "supported" else (
-        "contradicted" if "contradicted" in (side(d1, -1), side(d2)) else "inconclusive")
+    v = both(side(d1, -1), side(d2))
     add("cutout_misses_extreme", "Cutout does not learn extremely rare features (as it does "
         "rare ones, and as CutMix does)", v,
         f"paired Cutout ({extreme} - {rare}) ratio < 0 and (CutMix - Cutout) {extreme} ratio > 0",
         cutout_extreme_minus_rare=d1, cutmix_minus_cutout_extreme=d2)
     d1, d2 = interval(paired(r_mix, r_cut)), interval(paired(x_mix, x_cut))
-    v = "supported" if side(d1) == side(d2) == "supported" else (
-        "contradicted" if "contradicted" in (side(d1), side(d2)) else "inconclusive")
+    v = both(side(d1), side(d2))
     add("cutmix_learns_all", "CutMix learns all features: the most even margins across rarity",
         v, f"paired (CutMix - Cutout) {rare}/{groups[0]} and {extreme}/{groups[0]} margin "
         "ratios > 0", rare_ratio_difference=d1, extreme_ratio_difference=d2,
@@ -419,8 +425,7 @@ def claims(sweep: Sweep) -> list[dict]:
     acc = {m: per(m, f"test_acc_{rare}") for m in METHOD_ORDER}
     d1 = interval(paired(acc["cutout"], acc["erm"]))
     d2 = interval(paired(acc["cutmix"], acc["cutout"]))
-    v = "supported" if side(d1) == side(d2) == "supported" else (
-        "contradicted" if "contradicted" in (side(d1), side(d2)) else "inconclusive")
+    v = both(side(d1), side(d2))
     add("rare_accuracy_order", f"{rare}-group test accuracy: ERM < Cutout < CutMix", v,
         "paired differences > 0", cutout_minus_erm=d1, cutmix_minus_cutout=d2,
         **{f"{m}_{rare}_test_acc": interval(list(acc[m].values())) for m in METHOD_ORDER})
@@ -428,8 +433,7 @@ def claims(sweep: Sweep) -> list[dict]:
     tot = {m: per(m, "test_acc") for m in METHOD_ORDER}
     d1 = interval(paired(tot["cutmix"], tot["erm"]))
     d2 = interval(paired(tot["cutmix"], tot["cutout"]))
-    v = "supported" if side(d1) == side(d2) == "supported" else (
-        "contradicted" if "contradicted" in (side(d1), side(d2)) else "inconclusive")
+    v = both(side(d1), side(d2))
     add("cutmix_best_accuracy", "CutMix reaches the best (overall) test accuracy", v,
         "paired (CutMix - ERM) and (CutMix - Cutout) overall test accuracy > 0",
         cutmix_minus_erm=d1, cutmix_minus_cutout=d2,
@@ -453,8 +457,7 @@ def claims(sweep: Sweep) -> list[dict]:
     log = {m: {s: math.log2(x) for s, x in th[m].items() if math.isfinite(x)} for m in th}
     d1 = interval(paired(log["erm"], log["cutout"]))
     d2 = interval(paired(log["erm"], log["cutmix"]))
-    v = "supported" if side(d1) == side(d2) == "supported" else (
-        "contradicted" if "contradicted" in (side(d1), side(d2)) else "inconclusive")
+    v = both(side(d1), side(d2))
     add("rarity_thresholds", "Cutout and CutMix learn rarer features than ERM (lower "
         "learning threshold on the rarity curve)", v,
         f"paired log2 threshold (ERM - method) > 0; threshold = frequency where the probe "
