@@ -110,9 +110,10 @@ class Grid:
       names += [k for k in p if k not in names]
     return names + [a.name for a in self.axes if a.name not in names]
 
-  def fingerprint(self) -> str:
+  def fingerprint(self, runs: Optional[Sequence[Run]] = None) -> str:
     """Hash of everything that defines the runs (not chunking, not devices)."""
-    blob = json.dumps([[r.seed, r.config.to_dict(), _jsonable(r.labels)] for r in self.runs()],
+    runs = self.runs() if runs is None else runs
+    blob = json.dumps([[r.seed, r.config.to_dict(), _jsonable(r.labels)] for r in runs],
                       sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

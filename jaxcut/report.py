@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from typing import Optional, Sequence
 
 import numpy as np

@@ -113,7 +113,7 @@ def run_sweep(grid: Grid, out: str, chunk: Optional[int] = None, width: Optional
               overwrite: bool = False, quiet: bool = False) -> SweepResult:
   """Run (or resume) every run of `grid`, writing results under `out`."""
   runs = grid.runs()  # validates every run before any compute
-  fingerprint = grid.fingerprint()
+  fingerprint = grid.fingerprint(runs)
   sweep = SweepDir(out)
   import jax
   from jaxcut import engine

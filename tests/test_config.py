@@ -1,7 +1,6 @@
 """Validation of every field before compute, and the single-run CLI."""
 
 import json
-import os
 import subprocess
 import sys
 

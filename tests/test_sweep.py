@@ -1,6 +1,5 @@
 """The sweep engine: equals single runs, chunk/device invariance, resume, bad input."""
 
-import csv
 import os
 import signal
 import subprocess
