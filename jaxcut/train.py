@@ -80,10 +80,14 @@ def train(key, spec: Spec):
   def block(carry, b):
     ts = b * static.log_every + jnp.arange(static.log_every)
     carry, _ = jax.lax.scan(step, carry, ts)
-    return carry, log(carry[0], (b + 1) * static.log_every)
+    return carry, carry[0]
 
-  first = log(W0, 0)
-  (W, _), rest = jax.lax.scan(block, (W0, opt.init(W0)), jnp.arange(static.n_log - 1))
+  # The loop only snapshots W; the logged quantities are computed after it for all log
+  # points at once (batched matmuls and one multi-RHS Gram solve). Inside the loop they
+  # cost ~4x their standalone time (measured: 8.5 ms vs 2.2 ms per log point).
+  (W, _), snaps = jax.lax.scan(block, (W0, opt.init(W0)), jnp.arange(static.n_log - 1))
+  first = log(W0, 0)  # apart, so that t = 0 gives exactly gamma = rho = 0
+  rest = jax.vmap(log)(snaps, jnp.arange(1, static.n_log) * static.log_every)
   traj = jax.tree.map(lambda a, b: jnp.concatenate([a[None], b]), first, rest)
 
   tm = metrics.train_metrics(W, batch, phi)
