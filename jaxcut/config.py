@@ -29,6 +29,7 @@ ACTIVATIONS = ("smoothed_leaky_relu", "leaky_relu", "relu", "gelu")
 MIXINGS = ("uniform", "beta")
 OPTIMIZERS = ("sgd", "momentum", "adam")
 DTYPES = ("float32", "float64")
+BACKENDS = ("direct", "gram")
 
 
 class InputError(ValueError):
@@ -57,6 +58,7 @@ class Static:
   log_every: int
   n_test: int
   dtype: str
+  backend: str
 
   @property
   def K(self) -> int:
@@ -71,6 +73,16 @@ class Static:
   def n_log(self) -> int:
     """Logged time points: t = 0, log_every, ..., steps."""
     return self.steps // self.log_every + 1
+
+  @property
+  def N(self) -> int:
+    """Training noise vectors: n (P - 1)."""
+    return self.n * (self.P - 1)
+
+  @property
+  def bartlett(self) -> bool:
+    """Gram backend drawing the noise Gram directly (d traced, `Static.d` = 0)."""
+    return self.backend == "gram" and self.d == 0
 
   def feature_group(self) -> np.ndarray:
     """[K] group index of feature k (features are numbered group by group)."""
@@ -91,6 +103,7 @@ class Hypers:
   momentum: Any  # used by optimizer='momentum'
   C: Any  # Cutout size (integer valued)
   mix_a: Any  # Beta(a, a) parameter of mixing='beta'
+  d: Any  # dimension; the gram backend's only use of d (Static.d sizes arrays otherwise)
 
 
 @flax.struct.dataclass
@@ -141,6 +154,8 @@ class Config:
   n_test: int = 2000
   # float64 needs jax_enable_x64 (the CLIs switch it on when asked for)
   dtype: str = "float32"
+  # direct: explicit d-dim vectors; gram: train on the noise Gram (cost free of d)
+  backend: str = "direct"
 
   def replace(self, **kw) -> "Config":
     unknown = sorted(set(kw) - set(field_names()))
@@ -157,8 +172,16 @@ class Config:
   def K(self) -> int:
     return int(sum(self.group_counts))
 
+  @property
+  def gram_explicit(self) -> bool:
+    """Gram backend with a singular noise Wishart (d - 2K < n(P-1) + 2m): explicit vectors."""
+    return self.d - 2 * self.K < self.n * (self.P - 1) + 2 * self.m
+
   def static(self) -> Static:
-    return Static(**{k: getattr(self, k) for k in STATIC_FIELDS})
+    kw = {k: getattr(self, k) for k in STATIC_FIELDS}
+    if self.backend == "gram" and not self.gram_explicit:
+      kw["d"] = 0  # d is traced: one program serves every d
+    return Static(**kw)
 
   def hypers(self) -> Hypers:
     import jax
@@ -211,6 +234,11 @@ class Config:
     need(self.mixing in MIXINGS, "mixing", f"one of {', '.join(MIXINGS)}")
     need(self.optimizer in OPTIMIZERS, "optimizer", f"one of {', '.join(OPTIMIZERS)}")
     need(self.dtype in DTYPES, "dtype", f"one of {', '.join(DTYPES)}")
+    need(self.backend in BACKENDS, "backend", f"one of {', '.join(BACKENDS)}")
+    if self.backend == "gram":
+      need(self.optimizer in ("sgd", "momentum"), "optimizer",
+           "sgd or momentum with backend=gram (adam's per-coordinate steps leave the "
+           "span of the features and training noise)")
     need(isinstance(self.exact, bool), "exact", "true or false")
     if self.method == "cutout":
       need(1 <= self.C <= self.P - 1, "C", f"an integer in 1..P-1 = 1..{self.P - 1}")

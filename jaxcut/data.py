@@ -48,15 +48,27 @@ def feature_probs(static: Static, masses) -> jax.Array:
   return jnp.asarray(masses)[g] / jnp.asarray(static.group_counts, jnp.asarray(masses).dtype)[g]
 
 
-def sample(key, static: Static, hypers: Hypers, n: int, groups=None) -> Batch:
-  """Draw n points. Pure, vectorised, jit/vmap-able.
+@flax.struct.dataclass
+class Layout:
+  """Everything about n points except their noise vectors (the discrete draws)."""
+  y: jax.Array  # [n] labels in {-1., +1.}
+  feature: jax.Array  # [n] feature index k in 0..K-1 (of v_{y,k})
+  group: jax.Array  # [n] rarity group of that feature
+  roles: jax.Array  # [n, P] FEATURE / DOMINANT / BACKGROUND
+  feature_patch: jax.Array  # [n] p*
+  noise_sign: jax.Array  # [n] s of the feature noise alpha v_{s,1}
+
+
+def sample_layout(key, static: Static, hypers: Hypers, n: int, groups=None):
+  """Draw the discrete part of n points; returns (layout, key for the noise vectors).
 
   groups: optional int [n]; when given, point i's feature is drawn uniformly from group
   groups[i] instead of from rho (a stratified test set; see `jaxcut.metrics`).
   Discrete draws use 32-bit types whatever `dtype` and the x64 flag, so a float64 run sees
-  the same labels, features and patch positions as its float32 twin.
+  the same labels, features and patch positions as its float32 twin, and both backends
+  (direct and gram) see the same layout for the same key.
   """
-  P, d, K = static.P, static.d, static.K
+  P = static.P
   dtype = jnp.asarray(hypers.sigma_d).dtype
   k_y, k_f, k_p, k_q, k_s, k_n = jax.random.split(key, 6)
   y = jnp.where(jax.random.bernoulli(k_y, jnp.float32(0.5), (n,)), 1.0, -1.0).astype(dtype)
@@ -73,22 +85,49 @@ def sample(key, static: Static, hypers: Hypers, n: int, groups=None) -> Batch:
   p_star = jax.random.randint(k_p, (n,), 0, P, jnp.int32)
   p_dom = (p_star + 1 + jax.random.randint(k_q, (n,), 0, P - 1, jnp.int32)) % P
   noise_sign = jnp.where(jax.random.bernoulli(k_s, jnp.float32(0.5), (n,)), 1, -1)
-
   patch = jnp.arange(P)
-  is_feat = patch[None, :] == p_star[:, None]
-  is_dom = patch[None, :] == p_dom[:, None]
-  roles = jnp.where(is_feat, FEATURE, jnp.where(is_dom, DOMINANT, BACKGROUND))
-  sigma = jnp.where(is_dom, hypers.sigma_d, hypers.sigma_b) * (~is_feat)
-  noise = jax.random.normal(k_n, (n, P, d - 2 * K), dtype) * sigma[..., None]
+  roles = jnp.where(patch[None, :] == p_star[:, None], FEATURE,
+                    jnp.where(patch[None, :] == p_dom[:, None], DOMINANT, BACKGROUND))
+  return Layout(y=y, feature=feature, group=fg[feature], roles=roles, feature_patch=p_star,
+                noise_sign=noise_sign), k_n
 
-  feat_col = feature_column(y, feature, K)
-  noise_col = feature_column(noise_sign, 0, K)
+
+def feature_part(layout: Layout, alpha, K: int, dtype) -> jax.Array:
+  """[n, P, 2K]: the feature coordinates of every patch (v_{y,k} at p*, alpha v_{s,1} at p~)."""
+  feat_col = feature_column(layout.y, layout.feature, K)
+  noise_col = feature_column(layout.noise_sign, 0, K)
   cols = jnp.arange(2 * K)
-  feat_part = (is_feat[..., None] * (cols == feat_col[:, None, None])
-               + hypers.alpha * is_dom[..., None] * (cols == noise_col[:, None, None]))
-  x = jnp.concatenate([feat_part.astype(dtype), noise], axis=-1)
-  return Batch(x=x, y=y, feature=feature, group=fg[feature], roles=roles,
-               feature_patch=p_star, noise_sign=noise_sign)
+  is_feat = (layout.roles == FEATURE)[..., None]
+  is_dom = (layout.roles == DOMINANT)[..., None]
+  part = (is_feat * (cols == feat_col[:, None, None])
+          + alpha * is_dom * (cols == noise_col[:, None, None]))
+  return part.astype(dtype)
+
+
+def noise_std(layout: Layout, hypers: Hypers) -> jax.Array:
+  """[n, P]: the std of each patch's noise (sigma_d, sigma_b, 0 at the feature patch)."""
+  return jnp.where(layout.roles == DOMINANT, hypers.sigma_d,
+                   jnp.where(layout.roles == BACKGROUND, hypers.sigma_b, 0.0))
+
+
+def sample(key, static: Static, hypers: Hypers, n: int, groups=None) -> Batch:
+  """Draw n points with explicit d-dimensional patches. Pure, vectorised, jit/vmap-able.
+
+  See `sample_layout` for `groups` and the discrete draws.
+  """
+  P, d, K = static.P, static.d, static.K
+  dtype = jnp.asarray(hypers.sigma_d).dtype
+  lay, k_n = sample_layout(key, static, hypers, n, groups)
+  noise = jax.random.normal(k_n, (n, P, d - 2 * K), dtype) * noise_std(lay, hypers)[..., None]
+  x = jnp.concatenate([feature_part(lay, hypers.alpha, K, dtype), noise], axis=-1)
+  return Batch(x=x, y=lay.y, feature=lay.feature, group=lay.group, roles=lay.roles,
+               feature_patch=lay.feature_patch, noise_sign=lay.noise_sign)
+
+
+def noise_index(feature_patch, P: int) -> jax.Array:
+  """[n, P-1] positions of the non-feature patches of each point, in order."""
+  rank = jnp.arange(P - 1)
+  return rank[None, :] + (rank[None, :] >= feature_patch[:, None])
 
 
 def noise_patches(batch: Batch, K: int):
@@ -96,8 +135,6 @@ def noise_patches(batch: Batch, K: int):
 
   Returns (xi [n, P-1, d-2K], index [n, P-1] of those patches in 0..P-1, in order).
   """
-  n, P = batch.roles.shape
-  rank = jnp.arange(P - 1)
-  idx = rank[None, :] + (rank[None, :] >= batch.feature_patch[:, None])
+  idx = noise_index(batch.feature_patch, batch.roles.shape[1])
   xi = jnp.take_along_axis(batch.x[..., 2 * K:], idx[..., None], axis=1)
   return xi, idx

@@ -51,40 +51,53 @@ def role_shares(a, roles) -> jax.Array:
   return per_role / jnp.maximum(mag.sum(-1, keepdims=True), jnp.finfo(a.dtype).tiny)
 
 
-def train_metrics(W, batch: Batch, phi) -> dict:
-  a = patch_outputs(W, batch.x, phi)
-  margin = batch.y * a.sum(-1)
+def output_metrics(a, y, roles) -> dict:
+  """Loss, accuracy and evenness of per-patch outputs a [n, P] with labels y [n]."""
+  margin = y * a.sum(-1)
   return {"train_loss": jax.nn.softplus(-margin).mean(),
           "train_acc": (margin > 0).mean(),
-          "train_share": role_shares(a, batch.roles).mean(0)}
+          "train_share": role_shares(a, roles).mean(0)}
 
 
-def test_metrics(key, W, static: Static, hypers: Hypers, phi) -> dict:
+def train_metrics(W, batch: Batch, phi) -> dict:
+  return output_metrics(patch_outputs(W, batch.x, phi), batch.y, batch.roles)
+
+
+def stratified_accuracy(key, static: Static, hypers: Hypers, outputs, dtype,
+                        batch: int = TEST_BATCH) -> dict:
   """Accuracy per group and overall, and evenness, on n_test fresh stratified points.
 
-  Points are generated in batches of TEST_BATCH inside the computation (batch b from
-  fold_in(key, b)), so memory does not grow with n_test.
+  outputs(key, groups [B]) -> (a [B, P], y [B], roles [B, P]) draws B test points whose
+  features come from the given groups and returns their per-patch outputs. Points come
+  in batches of `batch` (batch b from fold_in(key, b)), so memory does not grow with n_test.
   """
   G, n_test = static.G, static.n_test
-  B = min(n_test, TEST_BATCH)
+  B = min(n_test, batch)
   nb = math.ceil(n_test / B)
 
   def one(b):
     idx = b * B + jnp.arange(B)
-    valid = (idx < n_test).astype(W.dtype)
+    valid = (idx < n_test).astype(dtype)
     groups = idx % G
-    batch = sample(jax.random.fold_in(key, b), static, hypers, B, groups=groups)
-    a = patch_outputs(W, batch.x, phi)
-    correct = (batch.y * a.sum(-1) > 0).astype(W.dtype) * valid
-    onehot = jax.nn.one_hot(groups, G, dtype=W.dtype)
-    return correct @ onehot, valid @ onehot, valid @ role_shares(a, batch.roles)
+    a, y, roles = outputs(jax.random.fold_in(key, b), groups)
+    correct = (y * a.sum(-1) > 0).astype(dtype) * valid
+    onehot = jax.nn.one_hot(groups, G, dtype=dtype)
+    return correct @ onehot, valid @ onehot, valid @ role_shares(a, roles)
 
   correct, count, shares = jax.tree.map(lambda x: x.sum(0), jax.lax.map(one, jnp.arange(nb)))
   acc_group = correct / count
-  masses = jnp.asarray(hypers.masses, W.dtype)
+  masses = jnp.asarray(hypers.masses, dtype)
   return {"test_acc": (masses * acc_group).sum() / masses.sum(),
           "test_acc_group": acc_group,
           "test_share": shares / n_test}
+
+
+def test_metrics(key, W, static: Static, hypers: Hypers, phi) -> dict:
+  """`stratified_accuracy` on explicit test points (the direct backend)."""
+  def outputs(k, groups):
+    batch = sample(k, static, hypers, groups.shape[0], groups=groups)
+    return patch_outputs(W, batch.x, phi), batch.y, batch.roles
+  return stratified_accuracy(key, static, hypers, outputs, W.dtype)
 
 
 def rho_summaries(rho_nf, batch: Batch, index, static: Static) -> dict:
