@@ -31,13 +31,20 @@ AXIS = "runs"
 
 def bytes_per_run(static: Static) -> int:
   """A rough upper estimate of one run's working set in bytes (float32)."""
-  n, P, d, m = static.n, static.P, static.d, static.m
-  words = 4 * n * P * d  # data, its gradient-side temporaries
+  n, P, d, m, K = static.n, static.P, static.d, static.m, static.K
+  N = n * (P - 1)
+  words = 0
   if static.method != "erm" and static.exact:
     words += 6 * n * 2 ** P * (n if static.method == "cutmix" else 1)
-  words += 2 * min(static.n_test, 256) * P * d  # a test batch
-  words += 2 * (n * (P - 1)) ** 2 + 2 * n * (P - 1) * d  # Gram factor, noise basis
-  words += 8 * m * d + static.n_log * (8 * m * static.K + 32)
+  if static.bartlett:  # Gram, its Bartlett factor, feature parts, state snapshots, a test batch
+    words += 3 * (N + 2 * m) ** 2 + 4 * n * P * (2 * K + 2 * m)
+    words += static.n_log * 2 * m * (N + 2 * K) + 4 * 4096 * P * (2 * K + 2 * m)
+  else:
+    words += 4 * n * P * d  # data, its gradient-side temporaries
+    words += 2 * min(static.n_test, 256) * P * d  # a test batch
+    words += 2 * N ** 2 + 2 * N * d  # Gram factor, noise basis
+    words += 8 * m * d + static.n_log * 2 * m * d  # filters, snapshots
+  words += static.n_log * (8 * m * K + 32)
   return 4 * words
 
 

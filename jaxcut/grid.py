@@ -8,7 +8,9 @@ paper's scale). A `Grid` is
          points=({"P": 3, ...}, ...),          # optional explicit points (zipped values)
          axes=(Axis("method", ("erm", ...)),   # a product over these axes
                Axis("probe_freq", (...), fields=lambda q: {"group_masses": (1 - q, q)})),
-         seeds=4)
+         seeds=4,
+         summary=("test_acc",),                # columns of the end-of-sweep table
+         contrasts=(("cutmix", "erm", "test_acc"),))  # paired differences it prints
 
 Runs are points x product(axes) x seeds, in that order; run ids count from 0 in it. An
 axis sets the Config field of its name, or, with `fields`, several tied fields (its
@@ -74,6 +76,9 @@ class Grid:
   description: str = ""
   # results.csv columns the end-of-sweep table shows (mean +- sd over seeds)
   summary: Tuple[str, ...] = ("test_acc",)
+  # (method a, method b, column): the sweep prints the paired difference a - b over seeds,
+  # with its 95% interval, at every setting of the other labels
+  contrasts: Tuple[Tuple[str, str, str], ...] = ()
   size: str = "cpu"
 
   def runs(self) -> list[Run]:
@@ -123,7 +128,8 @@ class Grid:
             "points": [_jsonable(p) for p in self.points],
             "axes": [{"name": a.name, "values": _jsonable(list(a.values)),
                       "tied": a.fields is not None} for a in self.axes],
-            "summary": list(self.summary)}
+            "summary": list(self.summary),
+            "contrasts": [list(c) for c in self.contrasts]}
 
 
 def _jsonable(x):
