@@ -354,6 +354,60 @@ def fig_cutsize(sweep: Sweep, out: str) -> Optional[str]:
   return _save(fig, out, "cutsize.png")
 
 
+def dimension_curve(sweep: Sweep, a: str, b: str, column: str) -> list[tuple[float, dict]]:
+  """[(d, interval of the paired a - b difference of column)] over the grid's d values."""
+  out = []
+  for d in sorted({float(r["d"]) for r in sweep.rows}):
+    rows = [r for r in sweep.rows if float(r["d"]) == d]
+    diff = paired(by_seed([r for r in rows if r["method"] == a], column),
+                  by_seed([r for r in rows if r["method"] == b], column))
+    out.append((d, interval(diff)))
+  return out
+
+
+def crossover(curve: list[tuple[float, dict]]) -> float:
+  """The smallest d from which every interval lies above 0 (nan if none)."""
+  for i, (d, _) in enumerate(curve):
+    if all(q["n"] > 1 and q["lo"] > 0 for _, q in curve[i:]):
+      return d
+  return float("nan")
+
+
+def fig_dimension(sweep: Sweep, out: str) -> Optional[str]:
+  if "d" not in sweep.labels:
+    return None
+  plt = _plt()
+  rare = rare_group(sweep)
+  fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
+  for m in sweep.methods():
+    rows = [r for r in sweep.rows if r["method"] == m]
+    dims = sorted({float(r["d"]) for r in rows})
+    for ax, name in zip(axes[:2], ("test_acc", f"test_acc_{rare}")):
+      qs = [interval(col([r for r in rows if float(r["d"]) == d], name)) for d in dims]
+      err = np.array([[q["mean"] - q["lo"], q["hi"] - q["mean"]] for q in qs]).T
+      ax.errorbar(dims, [q["mean"] for q in qs], yerr=np.nan_to_num(err), color=COLORS[m],
+                  marker="o", ms=3, capsize=2, label=m)
+  for other in ("erm", "cutout"):
+    if {"cutmix", other} <= set(sweep.methods()):
+      curve = dimension_curve(sweep, "cutmix", other, "test_acc")
+      err = np.array([[q["mean"] - q["lo"], q["hi"] - q["mean"]] for _, q in curve]).T
+      axes[2].errorbar([d for d, _ in curve], [q["mean"] for _, q in curve],
+                       yerr=np.nan_to_num(err), color=COLORS[other], marker="o", ms=3,
+                       capsize=2, label=f"cutmix - {other}")
+  axes[2].axhline(0, color="k", lw=0.5)
+  for ax, name in zip(axes, ("overall test accuracy", f"{rare}-group test accuracy",
+                             "paired difference in overall test accuracy")):
+    ax.set_xscale("log")
+    ax.set_xlabel("dimension d (sigma^2 d fixed)")
+    ax.set_ylabel(name)
+    ax.legend()
+  rows = sweep.rows
+  fig.suptitle(f"Dimension (95% intervals over seeds): n={rows[0]['n']}, P={rows[0]['P']}, "
+               f"T={rows[0]['steps']}, backend={rows[0].get('backend', 'direct')}, "
+               f"seeds={len({r['seed'] for r in rows})}")
+  return _save(fig, out, "dimension.png")
+
+
 def _save(fig, out, name) -> str:
   path = os.path.join(out, name)
   if fig.get_layout_engine() is None:
@@ -363,7 +417,8 @@ def _save(fig, out, name) -> str:
   return path
 
 
-FIGURES = (fig_trajectories, fig_noise, fig_rarity, fig_noise_grid, fig_cutsize, fig_evenness)
+FIGURES = (fig_trajectories, fig_noise, fig_rarity, fig_noise_grid, fig_cutsize, fig_dimension,
+           fig_evenness)
 
 
 # --------------------------------------------------------------------------- claims
@@ -463,6 +518,15 @@ def claims(sweep: Sweep) -> list[dict]:
         f"margin falls below {THRESHOLD_FRACTION} x the common margin",
         erm_minus_cutout_log2=d1, erm_minus_cutmix_log2=d2,
         **{f"{m}_log2_threshold": interval(list(log[m].values())) for m in METHOD_ORDER})
+  if "d" in sweep.labels and have:
+    curve = dimension_curve(sweep, "cutmix", "erm", "test_acc")
+    at = {f"d={d:g}": q for d, q in curve}
+    cross = crossover(curve)
+    add("cutmix_overtakes_erm_with_d", "CutMix's overall test accuracy exceeds ERM's once d is "
+        "large (the paper's regime, d >> n (sigma_d / sigma_b)^2)", side(curve[-1][1]),
+        f"paired (CutMix - ERM) overall test accuracy > 0 at the largest d; crossover: the "
+        f"smallest d from which it stays > 0 is {cross:g}", crossover_d={
+            "mean": cross, "lo": float("nan"), "hi": float("nan"), "n": 1}, **at)
   return out
 
 

@@ -12,7 +12,7 @@ def run_table(cfg: Config, seed: int, metrics: dict, seconds: float) -> str:
   how = "exact" if cfg.exact else "sampled"
   extra = {"cutout": f" C={cfg.C}", "cutmix": f" D_S={cfg.mixing}"}.get(cfg.method, "")
   lines = [f"{cfg.method} ({how}{extra})  P={cfg.P} d={cfg.d} n={cfg.n} T={cfg.steps} "
-           f"seed={seed}  [{seconds:.1f} s]",
+           f"seed={seed}{'  backend=gram' if cfg.backend == 'gram' else ''}  [{seconds:.1f} s]",
            f"{'group':<12}{'mass':>7}{'count':>7}{'n_train':>9}{'margin':>9}{'test_acc':>10}"]
   for g, name in enumerate(cfg.group_names):
     lines.append(f"{name:<12}{cfg.group_masses[g]:>7.3f}{cfg.group_counts[g]:>7d}"

@@ -39,6 +39,8 @@ BAD = [
     (dict(m=0), "m"),
     (dict(n_test=0), "n_test"),
     (dict(dtype="float16"), "dtype"),
+    (dict(backend="sparse"), "backend"),
+    (dict(backend="gram", optimizer="adam"), "optimizer"),
 ]
 
 
@@ -82,6 +84,7 @@ def cli(*args):
     (["--exact", "--sampled"], "--sampled"),
     (["--d=10", "--preset=tiny"], "d=10"),
     (["stray"], "stray"),
+    (["--backend=gram", "--optimizer=adam"], "optimizer"),
 ])
 def test_cli_bad_input_exits_2_with_one_line(args, needle):
   r = cli(*args)
@@ -103,4 +106,19 @@ def test_cli_runs_and_writes(tmp_path):
   cfg = PRESETS["tiny"]
   assert tree["trajectories"]["gamma"].shape[0] == cfg.steps // cfg.log_every + 1
   np.testing.assert_array_equal(tree["step"], np.arange(0, cfg.steps + 1, cfg.log_every))
+  assert tree["rho_final"].shape == (2, 1, cfg.n, cfg.P)
+
+
+def test_cli_gram_backend_at_a_million_dimensions(tmp_path):
+  out = tmp_path / "run"
+  r = cli("--preset=tiny", "--backend=gram", "--d=1000000", "--sigma_d=0.005",
+          "--sigma_b=0.0005", f"--out={out}")
+  assert r.returncode == 0, r.stderr
+  assert "d=1000000" in r.stdout and "backend=gram" in r.stdout
+  rec = json.loads((out / "metrics.json").read_text())
+  assert rec["config"]["backend"] == "gram" and rec["config"]["d"] == 10 ** 6
+  from jaxcut.io import load_tree
+  tree = load_tree(str(out / "trajectories"))
+  cfg = PRESETS["tiny"]
+  assert tree["params"]["c"].shape == (2, 1, cfg.n * (cfg.P - 1))  # no d-sized array
   assert tree["rho_final"].shape == (2, 1, cfg.n, cfg.P)

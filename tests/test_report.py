@@ -140,3 +140,36 @@ def test_report_cli(smoke_report, tmp_path):
   r = subprocess.run([sys.executable, "-m", "jaxcut.report", str(tmp_path)], capture_output=True,
                      text=True)
   assert r.returncode == 2 and r.stderr.startswith("error:") and len(r.stderr.splitlines()) == 1
+
+
+def test_dimension_grid_report_and_contrast_table(tmp_path):
+  """A d axis (gram backend): dimension.png, the crossover claim, and the sweep's paired
+  contrast table, each difference recomputed here from results.csv."""
+  from jaxcut.sweep import contrast_table
+  dims = (200, 2000, 20000)
+  g = Grid(name="dim", base=TINY.replace(backend="gram", n_test=2000), seeds=3,
+           axes=(Axis("method", ("erm", "cutout", "cutmix")),
+                 Axis("d", dims, fields=lambda d: {"d": d, "sigma_d": 0.5 * math.sqrt(200 / d),
+                                                   "sigma_b": 0.1 * math.sqrt(200 / d)})),
+           contrasts=(("cutmix", "erm", "test_acc"),))
+  out = str(tmp_path / "dim")
+  result = run_sweep(g, out, quiet=True)
+  _, figures = write_report(out)
+  valid_png(os.path.join(out, "report", "dimension.png"))
+  rows = read_results(out)
+  diffs = {}
+  for d in dims:
+    acc = {m: {r["seed"]: float(r["test_acc"]) for r in rows
+               if r["method"] == m and int(r["d"]) == d} for m in ("cutmix", "erm")}
+    diffs[d] = ci([acc["cutmix"][s] - acc["erm"][s] for s in acc["erm"]])
+  table = contrast_table(g, result.rows)
+  for d in dims:
+    mean, lo, hi = diffs[d]
+    assert f"{mean:+.3f} [{lo:+.3f}, {hi:+.3f}]" in table, (d, table)
+  start = next((d for i, d in enumerate(dims) if all(diffs[x][1] > 0 for x in dims[i:])), None)
+  assert (f"from d = {start:g} on" if start else "nowhere in this grid") in table, table
+  claim = {c["id"]: c for c in json.load(open(os.path.join(out, "report", "claims.json")))
+           ["claims"]}["cutmix_overtakes_erm_with_d"]
+  assert np.isclose(claim["quantities"]["d=20000"]["lo"], diffs[20000][1])
+  assert claim["verdict"] == ("supported" if diffs[20000][1] > 0 else
+                              "contradicted" if diffs[20000][2] < 0 else "inconclusive")

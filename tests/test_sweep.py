@@ -96,6 +96,35 @@ def test_fake_devices_give_the_same_results(reference, tmp_path):
   assert_rows_close(rows_without_timing(out), rows_without_timing(reference[0]))
 
 
+GRAM_GRID = """
+from jaxcut.grid import Axis, Grid
+from jaxcut.config import PRESETS
+
+def get_grid(size):
+  scaled = lambda d: {"d": d, "sigma_d": 0.25 * (100 / d) ** 0.5, "sigma_b": 0.05 * (100 / d) ** 0.5}
+  return Grid(name="gramd", base=PRESETS["tiny"].replace(steps=40, log_every=10, backend="gram"),
+              seeds=2, axes=(Axis("method", ("erm", "cutmix")), Axis("d", (500, 50000), fields=scaled)))
+"""
+
+
+def test_gram_sweep_sharded_and_vmapped_equal_looped(tmp_path):
+  """A gram-backend grid over d (one compiled program per method): 4 fake devices and a
+  vmap of width 2 give the looped single-device results."""
+  grid_file = tmp_path / "gramd.py"
+  grid_file.write_text(GRAM_GRID)
+  g = grid_mod.load(str(grid_file))
+  loop = run_sweep(g, str(tmp_path / "loop"), width=1, quiet=True)
+  assert len({r["group"] for r in loop.rows}) == 2  # d does not split the programs
+  run_sweep(g, str(tmp_path / "vmap"), width=2, chunk=4, quiet=True)
+  expected = rows_without_timing(str(tmp_path / "loop"))
+  assert_rows_close(rows_without_timing(str(tmp_path / "vmap")), expected, rtol=1e-5)
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+  out = str(tmp_path / "dev4")
+  r = sweep_cli(f"--grid={grid_file}", f"--out={out}", "--quiet", env=env)
+  assert r.returncode == 0, r.stderr
+  assert_rows_close(rows_without_timing(out), expected, rtol=1e-5)
+
+
 def test_killed_sweep_resumes_without_recomputing(reference, tmp_path):
   out = str(tmp_path / "killed")
   proc = subprocess.Popen([sys.executable, "-m", "jaxcut.sweep", "--grid=smoke", f"--out={out}",
