@@ -88,7 +88,7 @@ def main():
   ap = argparse.ArgumentParser()
   ap.add_argument("--quick", action="store_true")
   ap.add_argument("--out", default=None)
-  ap.add_argument("--only", default="methods,tiny,width,scaling,memory",
+  ap.add_argument("--only", default="methods,tiny,width,scaling,memory,gram",
                   help="comma-separated sections to run")
   args = ap.parse_args()
   only = set(args.only.split(","))
@@ -111,6 +111,8 @@ def main():
     scaling_section(res, ref, q)
   if "memory" in only:
     memory_section(res, ref)
+  if "gram" in only:
+    gram_section(res, q)
   out = args.out or os.path.join(os.path.dirname(__file__), f"results-{jax.default_backend()}.json")
   if os.path.exists(out):  # keep sections run earlier
     with open(out) as f:
@@ -193,6 +195,39 @@ def memory_section(res, ref):
     b = memory_per_run(ref.replace(method=name))
     res["memory_bytes_per_run"][name] = b
     print(f"{name:<10}{b / 2**20:8.1f} MiB")
+
+
+def run_time(cfg: Config) -> float:
+  """Seconds of one whole run (jit, warm, best of 2)."""
+  spec = cfg.spec()
+  f = jax.jit(lambda k: train(k, spec)[1:])
+  jax.block_until_ready(f(jax.random.key(0)))
+  return min(timed(lambda: f(jax.random.key(1)))[0] for _ in range(2))
+
+
+def gram_section(res, q):
+  """Direct vs gram backend: step time against d (sigma^2 d fixed), and whole runs."""
+  print("\n## gram vs direct backend: ms/step against d (reference n=300, P=3; sigma^2 d fixed)")
+  dims = (1000, 2000, 5000) + (() if q else (20000,))
+  res["gram"] = {"step_ms": {}, "run_s": {}}
+  for method in ("erm", "cutmix"):
+    for backend in ("direct", "gram"):
+      ds = dims + ((10 ** 5, 10 ** 6) if backend == "gram" else ())
+      row = {}
+      for d in ds:
+        s = (2000 / d) ** 0.5
+        cfg = PRESETS["reference"].replace(method=method, backend=backend, d=d,
+                                           sigma_d=0.25 * s, sigma_b=0.05 * s)
+        row[d] = 1e3 * step_time(cfg)
+      res["gram"]["step_ms"][f"{method}:{backend}"] = {str(k): v for k, v in row.items()}
+      print(f"{method:<7}{backend:<7}" + "".join(f"d={d:g}: {t:7.3f}  " for d, t in row.items()))
+  print("\nwhole run at the reference setting (T=3000, n_test=2000), seconds")
+  for method in ("erm", "cutout", "cutmix"):
+    t = {b: run_time(PRESETS["reference"].replace(method=method, backend=b))
+         for b in ("direct", "gram")}
+    res["gram"]["run_s"][method] = t
+    print(f"{method:<7} direct {t['direct']:6.2f}  gram {t['gram']:6.2f}  "
+          f"direct/gram {t['direct'] / t['gram']:5.2f}")
 
 
 if __name__ == "__main__":
