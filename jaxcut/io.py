@@ -7,6 +7,7 @@ a few large stacked numpy arrays; keys never contain '/'; every save is waited o
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import shutil
@@ -30,6 +31,10 @@ def provenance() -> dict:
 
 
 def to_jsonable(x: Any) -> Any:
+  if isinstance(x, (str, bool, int)) or x is None:  # fast path: result rows are plain Python
+    return x
+  if isinstance(x, float):
+    return x if math.isfinite(x) else str(x)
   if isinstance(x, dict):
     return {k: to_jsonable(v) for k, v in x.items()}
   if isinstance(x, (list, tuple)):

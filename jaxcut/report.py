@@ -256,7 +256,7 @@ def rarity_thresholds(sweep: Sweep, method: str) -> dict:
 
 
 def fig_rarity(sweep: Sweep, out: str) -> Optional[str]:
-  if "probe_freq" not in sweep.labels:
+  if "probe_freq" not in sweep.labels or len(sweep.others) > 1:  # (phase grids: fig_phase)
     return None
   plt = _plt()
   fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
@@ -322,6 +322,43 @@ def fig_noise_grid(sweep: Sweep, out: str) -> Optional[str]:
   fig.suptitle(f"{rare}-group accuracy over noise levels: n={r['n']}, d={r['d']}, P={r['P']}, "
                f"T={r['steps']}, seeds={len({x['seed'] for x in sweep.rows})}")
   return _save(fig, out, "noise_heatmap.png")
+
+
+def fig_phase(sweep: Sweep, out: str) -> Optional[str]:
+  """Probe-group test accuracy over (probe frequency, sigma_d), mean over seeds, per method."""
+  if not {"probe_freq", "sigma_d"} <= set(sweep.labels):
+    return None
+  plt = _plt()
+  fq = np.array([float(r["probe_freq"]) for r in sweep.rows])
+  sd = np.array([float(r["sigma_d"]) for r in sweep.rows])
+  acc = col(sweep.rows, "test_acc_probe")
+  meth = np.array([r["method"] for r in sweep.rows])
+  xs, xi = np.unique(fq, return_inverse=True)
+  ys, yi = np.unique(sd, return_inverse=True)
+  methods = sweep.methods()
+  fig, axes = plt.subplots(1, len(methods), figsize=(max(6.5, 4.6 * len(methods)), 4.2),
+                           squeeze=False, layout="constrained")
+  from matplotlib.ticker import NullFormatter
+  for ax, m in zip(axes[0], methods):
+    sel = meth == m
+    total, count = np.zeros((len(ys), len(xs))), np.zeros((len(ys), len(xs)))
+    np.add.at(total, (yi[sel], xi[sel]), acc[sel])
+    np.add.at(count, (yi[sel], xi[sel]), 1)
+    grid = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    im = ax.pcolormesh(xs, ys, grid, shading="nearest", vmin=0.5, vmax=1.0, cmap="viridis")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("probe feature frequency per sample")
+    ax.set_ylabel("sigma_d (dominant noise)")
+    ax.set_title(m)
+  fig.colorbar(im, ax=axes[0].tolist(), label="test accuracy, probe group")
+  r = sweep.rows[0]
+  fig.suptitle(f"Phase diagram ({len(xs)} x {len(ys)} points, "
+               f"{len({x['seed'] for x in sweep.rows})} seeds)\nn={r['n']}, d={r['d']}, "
+               f"P={r['P']}, T={r['steps']}")
+  return _save(fig, out, "phase.png")
 
 
 def fig_cutsize(sweep: Sweep, out: str) -> Optional[str]:
@@ -417,8 +454,8 @@ def _save(fig, out, name) -> str:
   return path
 
 
-FIGURES = (fig_trajectories, fig_noise, fig_rarity, fig_noise_grid, fig_cutsize, fig_dimension,
-           fig_evenness)
+FIGURES = (fig_trajectories, fig_noise, fig_rarity, fig_noise_grid, fig_phase, fig_cutsize,
+           fig_dimension, fig_evenness)
 
 
 # --------------------------------------------------------------------------- claims

@@ -2,7 +2,8 @@
 
 Outside jit, the driver expands and validates the grid, groups runs by static settings,
 runs each group in chunks (`jaxcut.engine`), and after every chunk commits its rows and
-trajectories (`jaxcut.store`), rewrites results.csv and prints progress. Rerunning the
+trajectories (`jaxcut.store`) and prints progress; results.csv (a view of the committed
+parts) is rewritten every RESULTS_EVERY_S seconds and at the end. Rerunning the
 same command with the same --out resumes: committed runs are skipped. Runs whose loss or
 weights became non-finite are flagged `diverged` (their metric columns left empty), left
 out of the summary, and listed at the end.
@@ -27,6 +28,9 @@ from jaxcut.grid import Grid, Run
 from jaxcut.store import SweepDir, part_name
 
 TIMING_COLUMNS = ("chunk_seconds",)
+# results.csv is a view of the committed parts, rewritten whole: at most this often during
+# a sweep (and at its end), so that 100,000-run sweeps do not spend their time on it.
+RESULTS_EVERY_S = 20.0
 
 
 @dataclasses.dataclass
@@ -143,7 +147,7 @@ def run_sweep(grid: Grid, out: str, chunk: Optional[int] = None, width: Optional
     print(f"[{grid.name}] resuming in {sweep.path}: {len(done)} runs committed, "
           f"{len(todo)} to go", file=sys.stderr)
   group_of = {s: g for g, s in enumerate(dict.fromkeys(r.config.static() for r in runs))}
-  t_start = time.time()
+  t_start = last_write = time.time()
   computed = []
   for members in static_groups(todo):
     static = members[0].config.static()
@@ -170,8 +174,9 @@ def run_sweep(grid: Grid, out: str, chunk: Optional[int] = None, width: Optional
         sweep.commit(part_name(jax.process_index(), mine[0].run_id), rows, arrays)
       done.update({row["run_id"]: row for row in rows})
       computed += [r.run_id for r in batch]
-      if main:
+      if main and time.time() - last_write >= RESULTS_EVERY_S:
         sweep.write_results(done.values())
+        last_write = time.time()
       progress.update(len(batch), f"{static.method}{'' if static.exact else ' sampled'}, "
                       f"group {group_of[static] + 1}/{len(group_of)}")
   barrier("jaxcut-end")  # all parts committed
