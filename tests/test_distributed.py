@@ -40,7 +40,7 @@ def one_process(tmp_path_factory):
 def test_two_processes_equal_one(one_process, tmp_path):
   out = str(tmp_path / "two")
   r = launch(2, "--grid=smoke", f"--out={out}")
-  assert r.returncode == 0, r.stderr[-3000:]
+  assert r.returncode == 0, r.stderr[:3000] + "\n...\n" + r.stderr[-3000:]
   assert "grid smoke (cpu): 12 runs, 12 computed" in r.stdout
   assert r.stdout.count("grid smoke") == 1  # only process 0 reports
   import json

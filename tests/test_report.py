@@ -173,3 +173,17 @@ def test_dimension_grid_report_and_contrast_table(tmp_path):
   assert np.isclose(claim["quantities"]["d=20000"]["lo"], diffs[20000][1])
   assert claim["verdict"] == ("supported" if diffs[20000][1] > 0 else
                               "contradicted" if diffs[20000][2] < 0 else "inconclusive")
+
+
+def test_phase_grid_draws_a_heatmap_not_a_pooled_rarity_curve(tmp_path):
+  base = TINY.replace(group_names=("common", "probe"), group_counts=(1, 1),
+                      group_masses=(0.5, 0.5), backend="gram")
+  g = Grid(name="ph", base=base, seeds=2,
+           axes=(Axis("probe_freq", (0.5, 0.1, 0.02), fields=lambda q: {"group_masses": (1 - q, q)}),
+                 Axis("sigma_d", (0.1, 0.5))))
+  out = str(tmp_path / "ph")
+  run_sweep(g, out, quiet=True)
+  _, figures = write_report(out)
+  names = {os.path.basename(f) for f in figures}
+  assert "phase.png" in names and "rarity.png" not in names
+  valid_png(os.path.join(out, "report", "phase.png"))
