@@ -27,14 +27,20 @@ ROLE_NAMES = ("feature", "dominant", "background")
 
 
 @flax.struct.dataclass
-class Batch:
-  x: jax.Array  # [n, P, d] patches
+class Layout:
+  """Everything about n points except their noise vectors (the discrete draws)."""
   y: jax.Array  # [n] labels in {-1., +1.}
   feature: jax.Array  # [n] feature index k in 0..K-1 (of v_{y,k})
   group: jax.Array  # [n] rarity group of that feature
   roles: jax.Array  # [n, P] FEATURE / DOMINANT / BACKGROUND
   feature_patch: jax.Array  # [n] p*
   noise_sign: jax.Array  # [n] s of the feature noise alpha v_{s,1}
+
+
+@flax.struct.dataclass
+class Batch(Layout):
+  """A Layout with its explicit patches."""
+  x: jax.Array  # [n, P, d] patches
 
 
 def feature_column(s, k, K: int):
@@ -46,17 +52,6 @@ def feature_probs(static: Static, masses) -> jax.Array:
   """[K] per-feature probability rho_k = mass of its group / count of its group."""
   g = static.feature_group()
   return jnp.asarray(masses)[g] / jnp.asarray(static.group_counts, jnp.asarray(masses).dtype)[g]
-
-
-@flax.struct.dataclass
-class Layout:
-  """Everything about n points except their noise vectors (the discrete draws)."""
-  y: jax.Array  # [n] labels in {-1., +1.}
-  feature: jax.Array  # [n] feature index k in 0..K-1 (of v_{y,k})
-  group: jax.Array  # [n] rarity group of that feature
-  roles: jax.Array  # [n, P] FEATURE / DOMINANT / BACKGROUND
-  feature_patch: jax.Array  # [n] p*
-  noise_sign: jax.Array  # [n] s of the feature noise alpha v_{s,1}
 
 
 def sample_layout(key, static: Static, hypers: Hypers, n: int, groups=None):
