@@ -148,13 +148,22 @@ def tiny_section(res, q):
   tiny = Config(n=20, d=1000, P=2, group_counts=(2, 5, 5), steps=100, log_every=100,
                 n_test=256)
   print("\n## tiny runs (n=20, d=1000, P=2, T=100, ERM): sweep vs loop by number of runs")
-  print(f"{'runs':>6}{'width':>7}{'loop s/run':>12}{'sweep s/run':>13}{'speedup':>9}")
+  print(f"{'backend':<8}{'runs':>6}{'width':>7}{'loop s/run':>12}{'sweep s/run':>13}"
+        f"{'speedup':>9}{'vs direct loop':>16}")
   res["tiny"] = []
-  for runs in ((1, 8, 64) if q else (1, 8, 64, 512)):
-    r = loop_vs_sweep(tiny, runs)
-    res["tiny"].append(r)
-    print(f"{runs:>6}{r['width']:>7}{r['loop_s_per_run']:>12.4f}{r['sweep_s_per_run']:>13.4f}"
-          f"{r['speedup']:>9.2f}")
+  direct_loop = {}
+  for backend in ("direct", "gram"):
+    for runs in ((1, 8, 64) if q else (1, 8, 64, 512)) + ((512,) if backend == "gram" and q else ()):
+      r = loop_vs_sweep(tiny.replace(backend=backend), runs)
+      r["backend"] = backend
+      if backend == "direct":
+        direct_loop[runs] = r["loop_s_per_run"]
+      base = direct_loop.get(runs, direct_loop[max(direct_loop)])
+      r["speedup_vs_direct_loop"] = base / r["sweep_s_per_run"]
+      res["tiny"].append(r)
+      print(f"{backend:<8}{runs:>6}{r['width']:>7}{r['loop_s_per_run']:>12.4f}"
+            f"{r['sweep_s_per_run']:>13.4f}{r['speedup']:>9.2f}"
+            f"{r['speedup_vs_direct_loop']:>16.1f}")
 
 
 def width_section(res, ref):
