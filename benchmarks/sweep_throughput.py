@@ -101,18 +101,18 @@ def main():
 
   print(f"# backend {jax.default_backend()}, {len(jax.devices())} device(s) "
         f"{jax.devices()[0].device_kind}, {os.cpu_count()} cores")
-  if "methods" in only:
-    methods_section(res, ref, q)
-  if "tiny" in only:
-    tiny_section(res, q)
-  if "width" in only:
-    width_section(res, ref)
-  if "scaling" in only:
-    scaling_section(res, ref, q)
-  if "memory" in only:
-    memory_section(res, ref)
-  if "gram" in only:
-    gram_section(res, q)
+  sections = {"methods": lambda: methods_section(res, ref, q),
+              "tiny": lambda: tiny_section(res, q),
+              "width": lambda: width_section(res, ref),
+              "scaling": lambda: scaling_section(res, ref, q),
+              "memory": lambda: memory_section(res, ref),
+              "gram": lambda: gram_section(res, q)}
+  unknown = only - set(sections)
+  if unknown:
+    ap.error(f"--only: unknown sections {sorted(unknown)}; known: {', '.join(sections)}")
+  for name, run in sections.items():
+    if name in only:
+      run()
   out = args.out or os.path.join(os.path.dirname(__file__), f"results-{jax.default_backend()}.json")
   if os.path.exists(out):  # keep sections run earlier
     with open(out) as f:

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.linalg import cho_solve
 
-from jaxcut.data import Batch, noise_patches
+from jaxcut.data import Batch, noise_patches, scatter_noise_patches
 from jaxcut.model import inner
 
 
@@ -78,7 +78,7 @@ def span_residual(W, W0, basis: NoiseBasis, K: int) -> jax.Array:
 
 def rho_full(rho_nf, index, P: int) -> jax.Array:
   """Scatter [2, m, n, P-1] into [2, m, n, P] with 0 at each point's feature patch."""
-  return jnp.einsum("cjnq,nqp->cjnp", rho_nf, jax.nn.one_hot(index, P, dtype=rho_nf.dtype))
+  return scatter_noise_patches(rho_nf, index, P)
 
 
 def reconstruct(W0, gamma_, rho_full_, batch: Batch, K: int) -> jax.Array:

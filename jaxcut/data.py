@@ -15,6 +15,8 @@ So x[..., :2K] is the feature part of a patch and x[..., 2K:] its noise xi.
 
 from __future__ import annotations
 
+import dataclasses
+
 import flax.struct
 import jax
 import jax.numpy as jnp
@@ -41,6 +43,11 @@ class Layout:
 class Batch(Layout):
   """A Layout with its explicit patches."""
   x: jax.Array  # [n, P, d] patches
+
+
+def layout_fields(b: Layout) -> dict:
+  """The Layout fields of a Layout or Batch, by name."""
+  return {f.name: getattr(b, f.name) for f in dataclasses.fields(Layout)}
 
 
 def feature_column(s, k, K: int):
@@ -115,8 +122,12 @@ def sample(key, static: Static, hypers: Hypers, n: int, groups=None) -> Batch:
   lay, k_n = sample_layout(key, static, hypers, n, groups)
   noise = jax.random.normal(k_n, (n, P, d - 2 * K), dtype) * noise_std(lay, hypers)[..., None]
   x = jnp.concatenate([feature_part(lay, hypers.alpha, K, dtype), noise], axis=-1)
-  return Batch(x=x, y=lay.y, feature=lay.feature, group=lay.group, roles=lay.roles,
-               feature_patch=lay.feature_patch, noise_sign=lay.noise_sign)
+  return Batch(x=x, **layout_fields(lay))
+
+
+def scatter_noise_patches(v, index, P: int) -> jax.Array:
+  """[.., n, P-1] values at the noise patches `index` -> [.., n, P], 0 at the feature patch."""
+  return jnp.einsum("...nq,nqp->...np", v, jax.nn.one_hot(index, P, dtype=v.dtype))
 
 
 def noise_index(feature_patch, P: int) -> jax.Array:

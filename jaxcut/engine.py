@@ -10,8 +10,8 @@ or the device count (up to float rounding of batched matmuls).
 Chunk size and width: on CPU the width is 1 (a vmap of reference-size runs was 3x slower
 per run than a loop: one run's data fits the cache, a batch does not); chunks hold 8 runs
 per device. Gram-backend runs with a tiny Gram matrix (`CPU_VMAP_MAX_GRAM`) are the
-exception: they are vmapped 64 at a time, 512 per chunk. On GPU/TPU the width is as many runs as half the device memory holds (see
-`bytes_per_run`), capped at 1024. `--chunk` and `--vmap` override both.
+exception: they are vmapped 64 at a time, 512 per chunk. On GPU/TPU the width is as many
+runs as half the device memory holds (see `bytes_per_run`), capped at 1024. `--chunk` and `--vmap` override both.
 """
 
 from __future__ import annotations

@@ -52,9 +52,7 @@ def from_vectors(batch: Batch, W0, K: int) -> GramData:
   xi, index = data.noise_patches(batch, K)
   dp = xi.shape[-1]
   basis = jnp.concatenate([W0[..., 2 * K:].reshape(-1, dp), xi.reshape(-1, dp)])
-  layout = Layout(y=batch.y, feature=batch.feature, group=batch.group, roles=batch.roles,
-                  feature_patch=batch.feature_patch, noise_sign=batch.noise_sign)
-  return GramData(layout=layout, index=index, feat=batch.x[..., :2 * K],
+  return GramData(layout=Layout(**data.layout_fields(batch)), index=index, feat=batch.x[..., :2 * K],
                   gram=basis @ basis.T, W0_feat=W0[..., :2 * K])
 
 
@@ -75,8 +73,9 @@ def sample(data_key, init_key, static: Static, hypers: Hypers) -> GramData:
   std = jnp.concatenate([jnp.full((2 * m,), hypers.sigma_0, dtype), std])
   L = std[:, None] * wishart.bartlett_factor(k_noise, hypers.d - 2 * K, std.shape[0], dtype)
   W0_feat = hypers.sigma_0 * jax.random.normal(init_key, (2, m, 2 * K), dtype)
-  return GramData(layout=layout, index=index, feat=data.feature_part(layout, hypers.alpha, K, dtype),
-                  gram=L @ L.T, W0_feat=W0_feat)
+  return GramData(layout=layout, index=index,
+                  feat=data.feature_part(layout, hypers.alpha, K, dtype), gram=L @ L.T,
+                  W0_feat=W0_feat)
 
 
 def init_state(d: GramData) -> dict:
@@ -90,17 +89,13 @@ def noise_norm2(d: GramData) -> jax.Array:
   return jnp.diagonal(d.gram)[M:].reshape(d.index.shape)
 
 
-def scatter_patches(v, index, P: int) -> jax.Array:
-  """[.., n, P-1] values at the noise patches -> [.., n, P] with 0 at the feature patch."""
-  return jnp.einsum("...nq,nqp->...np", v, jax.nn.one_hot(index, P, dtype=v.dtype))
-
-
 def preactivations(state, d: GramData) -> jax.Array:
   """Z[c, j, i, p] = <w_cj, x_ip>, shape [2, m, n, P]."""
   two, m, N = state["c"].shape
   M = two * m
   noise = d.gram[:M, M:] + state["c"].reshape(M, N) @ d.gram[M:, M:]  # [M, N]
-  noise = scatter_patches(noise.reshape((2, m) + d.index.shape), d.index, d.feat.shape[1])
+  noise = data.scatter_noise_patches(noise.reshape((2, m) + d.index.shape), d.index,
+                                     d.feat.shape[1])
   return model.inner(state["feat"], d.feat) + noise
 
 

@@ -2,10 +2,11 @@
 
 Two backends compute the same run: "direct" on explicit d-dimensional vectors and "gram"
 on their inner products (`jaxcut.gram`, cost free of d). Full-batch gradient descent
-(optax; sgd by default) for `static.steps` steps as a `lax.scan`, logging every `log_every` steps. Randomness is derived, never threaded:
-from the run key, `fold_in` gives the data (0), init (1), test set (2) and augmentation (3)
-streams, and step t's augmentation uses fold_in(stream 3, t). So a run's numbers do not
-depend on how runs are batched, chunked or sharded.
+(optax; sgd by default) for `static.steps` steps as a `lax.scan`, logging every
+`log_every` steps. Randomness is derived, never threaded: from the run key, `fold_in`
+gives the data (0), init (1), test set (2) and augmentation (3) streams, and step t's
+augmentation uses fold_in(stream 3, t). So a run's numbers do not depend on how runs are
+batched, chunked or sharded.
 
 CLI: `python -m jaxcut.train --method cutmix --preset reference [--sampled] [--FIELD=value]
 --out DIR` (see `jaxcut.cli`).
