@@ -49,5 +49,37 @@ def barrier(name: str, timeout_s: int = 1800) -> None:
     multihost_utils.sync_global_devices(name)
 
 
+def decided_by_main(name: str, fn, timeout_s: int = 1800) -> None:
+  """Run fn() on process 0 only; every process then raises the InputError it raised.
+
+  For steps that read or write the output directory: run on every process at once, one
+  process could read the directory while process 0 creates it (seen: process 1 exited
+  with "not empty and holds no sweep" while process 0 waited at a barrier for minutes).
+  The outcome travels through the coordination service's key-value store.
+  """
+  if jax.process_count() == 1:
+    fn()
+    return
+  from jax._src.distributed import global_state
+  from jaxcut.config import InputError
+  key = f"jaxcut/{name}"
+  if is_main():
+    try:
+      fn()
+    except InputError as e:
+      global_state.client.key_value_set(key, f"input:{e}")
+      raise
+    except Exception as e:
+      global_state.client.key_value_set(key, f"error:{type(e).__name__}: {e}")
+      raise
+    global_state.client.key_value_set(key, "ok")
+    return
+  status = global_state.client.blocking_key_value_get(key, timeout_s * 1000)
+  if status.startswith("input:"):
+    raise InputError(status[len("input:"):])
+  if status != "ok":
+    raise RuntimeError(f"process 0 failed: {status[len('error:'):]}")
+
+
 def is_main() -> bool:
   return jax.process_index() == 0

@@ -121,25 +121,25 @@ def run_sweep(grid: Grid, out: str, chunk: Optional[int] = None, width: Optional
   sweep = SweepDir(out)
   import jax
   from jaxcut import engine
-  from jaxcut.distributed import barrier, is_main
+  from jaxcut.distributed import barrier, decided_by_main, is_main
   main = is_main()
   quiet = quiet or not main
-  if main or not overwrite:  # only process 0 wipes a directory
-    sweep.check(fingerprint, overwrite)
-  if not quiet:
-    print(f"[{grid.name}] {len(runs)} runs ({grid.size} size) -> {sweep.path}", file=sys.stderr)
-
   if any(r.config.dtype == "float64" for r in runs):
     jax.config.update("jax_enable_x64", True)
   n_dev = len(jax.devices())
-  if main:
+
+  def prepare():  # process 0 only; the others wait for its outcome
+    sweep.check(fingerprint, overwrite)
     old = sweep.manifest() or {}
     sweep.start({"grid": grid.name, "size": grid.size, "fingerprint": fingerprint,
                  "n_runs": len(runs), "created": old.get("created", _now()),
                  "updated": _now(), "device_count": n_dev,
                  "process_count": jax.process_count(), **io.provenance()}, grid.describe())
     sweep.clean_partial()
-  barrier("jaxcut-start")  # every process sees the same committed runs
+
+  decided_by_main("start", prepare)  # after it, every process sees the same committed runs
+  if not quiet:
+    print(f"[{grid.name}] {len(runs)} runs ({grid.size} size) -> {sweep.path}", file=sys.stderr)
   done = sweep.finished_rows()
   todo = [r for r in runs if r.run_id not in done]
   progress = Progress(grid.name, len(runs), len(done), quiet)
