@@ -307,6 +307,11 @@ PRESETS: Mapping[str, Config] = {
     # A quick look at the same effects (seconds per run on a laptop CPU).
     "small": Config(n=100, d=1000, steps=1000, log_every=20, n_test=1000,
                     sigma_d=0.25 * math.sqrt(2), sigma_b=0.05 * math.sqrt(2)),
+    # Where the three-way separation shows in test accuracy (the `regime` grid's base):
+    # counts per signed feature 105 / 33 / 6 against sigma_d^2 d = 1000, sigma_b^2 d = 100.
+    "regime": Config(n=300, d=100_000, P=3, C=1, backend="gram",
+                     group_counts=(1, 1, 2), group_masses=(0.7, 0.22, 0.08),
+                     sigma_d=0.1, sigma_b=math.sqrt(1e-3)),
     # Tests and first contact.
     "tiny": Config(n=20, d=100, group_counts=(1, 2, 2), steps=50, log_every=10, n_test=200),
 }

@@ -6,11 +6,13 @@ paper's scale). A `Grid` is
 
     Grid(name, base=Config(...),               # fixed fields for every run
          points=({"P": 3, ...}, ...),          # optional explicit points (zipped values)
+         labels=(),                            # non-Config label keys points may carry
          axes=(Axis("method", ("erm", ...)),   # a product over these axes
                Axis("probe_freq", (...), fields=lambda q: {"group_masses": (1 - q, q)})),
          seeds=4,
          summary=("test_acc",),                # columns of the end-of-sweep table
-         contrasts=(("cutmix", "erm", "test_acc"),))  # paired differences it prints
+         contrasts=(("cutmix", "erm", "test_acc"),),  # paired differences it prints
+         claims=(Claim("three_way_separation", at={"P": 4}),))  # what its report tests
 
 Runs are points x product(axes) x seeds, in that order; run ids count from 0 in it. An
 axis sets the Config field of its name, or, with `fields`, several tied fields (its
@@ -18,6 +20,11 @@ value is then a label column in results.csv). Any Config field can be an axis: s
 fields (method, exact, mixing, P, ...) split the runs into compiled groups, traced ones
 share a program. Run r with seed s uses jax.random.key(s): runs that differ only in
 hyperparameters see the same data and init (paired comparisons).
+
+`claims` names the claims the report tests (`jaxcut.analysis.claims.CLAIMS`) and the
+setting of the other labels each is tested at (unnamed labels: their first value);
+None (the default) means the paper's claims at the base setting plus those the axes
+allow (`default_claims`). grid.json records the resolved list.
 """
 
 from __future__ import annotations
@@ -59,6 +66,13 @@ class Axis:
 
 
 @dataclasses.dataclass(frozen=True)
+class Claim:
+  """A claim the report tests: a name in `jaxcut.analysis.claims.CLAIMS`, at a setting."""
+  name: str
+  at: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
 class Run:
   run_id: int
   seed: int
@@ -79,6 +93,10 @@ class Grid:
   # (method a, method b, column): the sweep prints the paired difference a - b over seeds,
   # with its 95% interval, at every setting of the other labels
   contrasts: Tuple[Tuple[str, str, str], ...] = ()
+  claims: Optional[Tuple[Claim, ...]] = None
+  # label columns that points may set besides Config fields (e.g. "arm"); any other
+  # point key must be a Config field
+  labels: Tuple[str, ...] = ()
   size: str = "cpu"
 
   def runs(self) -> list[Run]:
@@ -91,12 +109,17 @@ class Grid:
     if len(set(names)) != len(names):
       raise GridError(f"grid {self.name}: an axis name appears twice in {names}")
     per_axis = [a.assignments(self.name) for a in self.axes]
+    clash = [k for k in self.labels if k in field_names() or k in names]
+    if clash:
+      raise GridError(f"grid {self.name}: label {clash[0]!r} is a Config field or an axis; "
+                      f"labels= names extra label columns only")
+    self.resolved_claims()  # validated with the grid, before any compute
     runs = []
     for point in self.points:
-      point_kw = {k: _coerce(self.name, k, v) for k, v in point.items()}
+      point_kw = {k: _coerce(self.name, k, v) for k, v in point.items() if k not in self.labels}
       for combo in itertools.product(*[range(len(a.values)) for a in self.axes]):
         kw = dict(point_kw)
-        labels = dict(point_kw)
+        labels = {k: (v if k in self.labels else point_kw[k]) for k, v in point.items()}
         for axis, assign, i in zip(self.axes, per_axis, combo):
           kw.update(assign[i])
           labels[axis.name] = axis.values[i]
@@ -115,6 +138,24 @@ class Grid:
       names += [k for k in p if k not in names]
     return names + [a.name for a in self.axes if a.name not in names]
 
+  def resolved_claims(self) -> list[dict]:
+    """[{"name", "at"}]: the declared claims, or the defaults for this grid's labels."""
+    from jaxcut.analysis.claims import CLAIMS, default_claims
+    labels = self.label_names()
+    if self.claims is None:
+      return [{"name": n, "at": {}} for n in default_claims(labels)]
+    out = []
+    for c in self.claims:
+      if not isinstance(c, Claim) or c.name not in CLAIMS:
+        raise GridError(f"grid {self.name}: claim {getattr(c, 'name', c)!r} is unknown: "
+                        f"claims must be jaxcut.grid.Claim with a name in {', '.join(CLAIMS)}")
+      bad = [k for k in c.at if k not in labels]
+      if bad:
+        raise GridError(f"grid {self.name}: claim {c.name} is tested at {bad[0]}=..., which "
+                        f"the grid does not sweep (labels: {', '.join(labels)})")
+      out.append({"name": c.name, "at": _jsonable(dict(c.at))})
+    return out
+
   def fingerprint(self, runs: Optional[Sequence[Run]] = None) -> str:
     """Hash of everything that defines the runs (not chunking, not devices)."""
     runs = self.runs() if runs is None else runs
@@ -129,7 +170,8 @@ class Grid:
             "axes": [{"name": a.name, "values": _jsonable(list(a.values)),
                       "tied": a.fields is not None} for a in self.axes],
             "summary": list(self.summary),
-            "contrasts": [list(c) for c in self.contrasts]}
+            "contrasts": [list(c) for c in self.contrasts],
+            "claims": self.resolved_claims()}
 
 
 def _jsonable(x):

@@ -1,9 +1,16 @@
-"""What a run reports: feature margins, accuracy by rarity group, evenness, rho summaries.
+"""What a run reports: feature outputs and margins, accuracy by rarity group, evenness, rho.
 
-* Feature output (the paper's "learned-feature output", Figure 1): for feature v_{s,k},
-  s * f_W(v_{s,k}) with v_{s,k} as a single patch, i.e.
-  s * sum_j [phi(<w_{+1,j}, v_{s,k}>) - phi(<w_{-1,j}, v_{s,k}>)]. The group margin is
-  its mean over the group's features and both signs s.
+Two per-feature quantities, both [2, K] (row 0: s = +1, row 1: s = -1), both averaged over
+a group's features and both signs for the per-group numbers (docs/model.md):
+
+* Feature output (the paper's "learned-feature output", Figure 1): the network's output on
+  v_{s,k} as a single patch, s * f_W(v_{s,k}) =
+  s * sum_j [phi(<w_{+1,j}, v_{s,k}>) - phi(<w_{-1,j}, v_{s,k}>)]. Per group: `output_<g>`.
+* Feature margin: the weights' own-minus-other-class alignment with the feature, before
+  the activation, summed over filters: sum_j <w_{s,j} - w_{-s,j}, v_{s,k}> (w_{s,j} is
+  filter j of class s). Per group: `margin_<g>`. It is linear in W; the output bends it
+  through phi (for the smoothed leaky ReLU they differ by up to ~10% where <w, v> < r or
+  the other class's filter is negative on v).
 * Test accuracy is measured on a fresh stratified test set: point t's feature is drawn
   uniformly from group t mod G, so every group gets n_test / G points whatever its mass.
   Overall accuracy is the mass-weighted mean of the group accuracies (an unbiased
@@ -33,15 +40,28 @@ def feature_outputs(W, phi, K: int) -> jax.Array:
   return jnp.array([1.0, -1.0], W.dtype)[:, None] * (h[0] - h[1])
 
 
+def feature_margins(W, K: int) -> jax.Array:
+  """[2, K]: sum_j <w_{s,j} - w_{-s,j}, v_{s,k}> for s = +1 (row 0) and s = -1 (row 1).
+
+  (`feature_outputs` with phi the identity: class +1's filters are W[0].)
+  """
+  return feature_outputs(W, lambda z: z, K)
+
+
 def group_mean(values, static: Static) -> jax.Array:
   """Mean over the last axis (features k) within each group: [..., K] -> [..., G]."""
   onehot = jax.nn.one_hot(jnp.asarray(static.feature_group()), static.G, dtype=values.dtype)
   return values @ onehot / jnp.asarray(static.group_counts, values.dtype)
 
 
-def group_margins(W, phi, static: Static) -> jax.Array:
-  """[G] mean feature output per group (over both signs)."""
+def group_outputs(W, phi, static: Static) -> jax.Array:
+  """[G] mean feature output s f_W(v_{s,k}) per group (over its features and both signs)."""
   return group_mean(feature_outputs(W, phi, static.K).mean(0), static)
+
+
+def group_margins(W, static: Static) -> jax.Array:
+  """[G] mean feature margin sum_j <w_{s,j} - w_{-s,j}, v_{s,k}> per group."""
+  return group_mean(feature_margins(W, static.K).mean(0), static)
 
 
 def role_shares(a, roles) -> jax.Array:

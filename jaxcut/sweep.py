@@ -64,6 +64,7 @@ def metric_columns(cfg: Config, m: dict) -> dict:
          "train_loss": m["train_loss"], "objective": m["objective"]}
   for g, name in enumerate(names):
     row[f"test_acc_{name}"] = m["test_acc_group"][g]
+    row[f"output_{name}"] = m["output_group"][g]
     row[f"margin_{name}"] = m["margin_group"][g]
   for r, role in enumerate(ROLE_NAMES):
     row[f"share_train_{role}"] = m["train_share"][r]
@@ -232,7 +233,7 @@ def contrast_table(grid: Grid, rows: Sequence[dict]) -> str:
   """Paired differences (method a - method b) of a column over seeds, per setting of the
   other labels, with 95% t-intervals (`grid.contrasts`). With one numeric label besides
   method, it also names the value from which the difference stays significantly > 0."""
-  from jaxcut.report import interval, paired
+  from jaxcut.stats import interval, paired
   others = [k for k in grid.label_names() if k != "method"]
   out = []
   for a, b, column in grid.contrasts:

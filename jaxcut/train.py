@@ -49,10 +49,12 @@ def train(key, spec: Spec):
       Lambda w0 + sum c xi), "W0_feat": initial feature coordinates}
     trajectories, each with a leading time axis of static.n_log points t = 0, log_every, ...:
       gamma [.., 2, m, 2, K]   <w_c,j - w0_c,j, v_{s',k}>
-      feature_output [.., 2, K]  s' f_W(v_{s',k})
+      feature_output [.., 2, K]  s' f_W(v_{s',k})  (output on v_{s',k} as a single patch)
+      feature_margin [.., 2, K]  sum_j <w_{s',j} - w_{-s',j}, v_{s',k}>
       rho_mean [.., 2, 2, G], rho_max [.., 2, 2]   (see metrics.rho_summaries)
       objective, train_loss, train_acc [..]
-    metrics: test_acc, test_acc_group [G], margin_group [G], train_acc, train_loss,
+    metrics: test_acc, test_acc_group [G], output_group [G] and margin_group [G] (the two
+      above, averaged over each group's features and signs), train_acc, train_loss,
       objective, train_share [3], test_share [3] (feature / dominant / background),
       n_train_group [G], rho_final [2, m, n, P] (0 at feature patches), span_residual
       (0 by construction in the gram backend), diverged (any non-finite loss or weight).
@@ -90,6 +92,7 @@ def descend(grad_fn, log, state0, opt, static: Static):
 def _log_entry(static, phi, W_feat, W0_feat, rho, layout, index, objective, outputs_metrics):
   return {"gamma": coefficients.gamma(W_feat, W0_feat, static.K),
           "feature_output": metrics.feature_outputs(W_feat, phi, static.K),
+          "feature_margin": metrics.feature_margins(W_feat, static.K),
           **metrics.rho_summaries(rho, layout, index, static),
           "objective": objective,
           "train_loss": outputs_metrics["train_loss"],
@@ -102,7 +105,8 @@ def _final(static, phi, W_feat, traj, tm, test, rho, layout, index, span_residua
     finite &= jnp.all(jnp.isfinite(x))
   return {
       **test,
-      "margin_group": metrics.group_margins(W_feat, phi, static),
+      "output_group": metrics.group_outputs(W_feat, phi, static),
+      "margin_group": metrics.group_margins(W_feat, static),
       **tm,
       "objective": traj["objective"][-1],
       "n_train_group": jnp.bincount(layout.group, length=static.G),

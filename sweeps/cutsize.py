@@ -17,6 +17,6 @@ def get_grid(size):
     points += [{"P": P, "method": "cutout", "C": C} for C in range(1, P)]
     points += [{"P": P, "method": "erm"}, {"P": P, "method": "cutmix"}]
   return Grid(name="cutsize", base=base, points=tuple(points),
-              seeds=2 if size == "cpu" else 8,
+              seeds=16 if size == "cpu" else 32,
               summary=("test_acc_common", "test_acc_rare", "test_acc_extreme"),
               description=__doc__.splitlines()[0])

@@ -11,7 +11,8 @@ uses 20,000 points per run (cheap here: test noise is drawn from its exact Gauss
 import math
 
 from jaxcut.config import PRESETS
-from jaxcut.grid import Axis, Grid
+from jaxcut.analysis.claims import PAPER
+from jaxcut.grid import Axis, Claim, Grid
 
 SIZES = ("cpu", "paper")
 DIMS = {"cpu": (1000, 2000, 5000, 10_000, 20_000, 100_000, 1_000_000),
@@ -29,9 +30,12 @@ def get_grid(size):
   base = PRESETS["reference"].replace(backend="gram", n_test=20000,
                                       log_every=100 if size == "cpu" else 30)
   return Grid(
-      name="dimension", base=base, seeds=4 if size == "cpu" else 16,
+      name="dimension", base=base, seeds=16 if size == "cpu" else 32,
       axes=(Axis("method", ("erm", "cutout", "cutmix")),
             Axis("d", DIMS[size], fields=noise_at)),
-      summary=("test_acc", "test_acc_rare", "test_acc_extreme", "margin_rare"),
+      summary=("test_acc", "test_acc_rare", "test_acc_extreme", "output_rare"),
       contrasts=(("cutmix", "erm", "test_acc"), ("cutmix", "cutout", "test_acc")),
+      # the paper's claims where its regime is: the largest d
+      claims=tuple(Claim(c, at={"d": DIMS[size][-1]}) for c in PAPER)
+      + (Claim("cutmix_overtakes_erm_with_d"),),
       description=__doc__.splitlines()[0])

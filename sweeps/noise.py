@@ -13,9 +13,9 @@ SCALES = (0.5, 1.0, 2.0)
 def get_grid(size):
   base = PRESETS["small" if size == "cpu" else "reference"]
   return Grid(
-      name="noise", base=base, seeds=2 if size == "cpu" else 8,
+      name="noise", base=base, seeds=16 if size == "cpu" else 32,
       axes=(Axis("method", ("erm", "cutout", "cutmix")),
             Axis("sigma_d", tuple(round(base.sigma_d * s, 6) for s in SCALES)),
             Axis("sigma_b", tuple(round(base.sigma_b * s, 6) for s in SCALES))),
-      summary=("test_acc_rare", "test_acc", "margin_rare"),
+      summary=("test_acc_rare", "test_acc", "output_rare"),
       description=__doc__.splitlines()[0])

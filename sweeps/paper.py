@@ -8,8 +8,8 @@ SIZES = ("cpu", "paper")
 
 def get_grid(size):
   base = PRESETS["reference"].replace(log_every=25 if size == "cpu" else 10)
-  return Grid(name="paper", base=base, seeds=2 if size == "cpu" else 10,
+  return Grid(name="paper", base=base, seeds=16 if size == "cpu" else 32,
               axes=(Axis("method", ("erm", "cutout", "cutmix")),),
-              summary=("margin_common", "margin_rare", "margin_extreme", "test_acc_rare",
-                       "test_acc"),
+              summary=("test_acc_common", "test_acc_rare", "test_acc_extreme", "test_acc",
+                       "output_rare"),
               description=__doc__.splitlines()[0])

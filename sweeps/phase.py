@@ -23,8 +23,8 @@ def get_grid(size):
                 group_masses=(0.5, 0.5), sigma_d=0.25, sigma_b=0.05, steps=100,
                 log_every=50, n_test=1000, backend="gram")
   return Grid(
-      name="phase", base=base, seeds=4 if size == "cpu" else 10,
+      name="phase", base=base, seeds=16 if size == "cpu" else 10,
       axes=(Axis("probe_freq", freqs, fields=lambda q: {"group_masses": (1 - q, q)}),
             Axis("sigma_d", sigmas)),
-      summary=("test_acc_probe", "margin_probe", "test_acc"),
+      summary=("test_acc_probe", "output_probe", "test_acc"),
       description=__doc__.splitlines()[0])

@@ -76,9 +76,9 @@ def test_singular_wishart_falls_back_to_explicit_vectors():
   _, dtraj, dm = train_jit(key, cfg.spec())
   _, gtraj, gm = train_jit(key, g.spec())
   # rho is not unique here (the direct backend reports the ~min-norm one): compare the rest
-  for k in ("gamma", "feature_output", "objective", "train_loss", "train_acc"):
+  for k in ("gamma", "feature_output", "feature_margin", "objective", "train_loss", "train_acc"):
     assert_close(gtraj[k], dtraj[k], 1e-5, k)
-  for k in ("margin_group", "train_loss", "train_acc", "train_share"):
+  for k in ("output_group", "margin_group", "train_loss", "train_acc", "train_share"):
     assert_close(gm[k], dm[k], 1e-5, k)
 
 
@@ -218,7 +218,7 @@ def test_backends_agree_statistically_at_d_2000():
       run = jax.jit(lambda k: train(k, spec)[2])
       ms = [run(k) for k in seeds]
       out[backend] = {k: np.array([np.asarray(m[k]) for m in ms])
-                      for k in ("margin_group", "test_acc_group", "test_acc")}
+                      for k in ("output_group", "margin_group", "test_acc_group", "test_acc")}
     for k in out["direct"]:
       a, b = out["direct"][k], out["gram"][k]
       se = np.sqrt(a.var(0, ddof=1) / len(seeds) + b.var(0, ddof=1) / len(seeds))

@@ -11,8 +11,9 @@ import pytest
 
 from jaxcut import grid as grid_mod
 from jaxcut.config import PRESETS
-from jaxcut.grid import Axis, Grid
-from jaxcut.report import fmt, write_report
+from jaxcut.grid import Axis, Claim, Grid
+from jaxcut.report import write_report
+from jaxcut.stats import fmt
 from jaxcut.store import load_trajectories, read_results
 from jaxcut.sweep import run_sweep
 
@@ -45,55 +46,122 @@ def test_smoke_report_writes_the_figures_that_fit(smoke_report):
     assert os.path.basename(f) in open(summary).read()
 
 
-def t95(n):
-  return {1: 12.706, 2: 4.303, 3: 3.182}[n - 1]
-
-
 def ci(v):
+  """Mean and 95% t-interval, computed here with scipy (independently of jaxcut.stats)."""
+  from scipy import stats as st
   v = np.asarray(v, float)
-  half = t95(len(v)) * v.std(ddof=1) / math.sqrt(len(v))
+  half = st.t.ppf(0.975, len(v) - 1) * st.sem(v)
   return v.mean(), v.mean() - half, v.mean() + half
+
+
+def rule(lo, hi):
+  return "supported" if lo > 0 else "contradicted" if hi < 0 else "inconclusive"
 
 
 def test_summary_numbers_recompute_from_results_and_trajectories(smoke_report):
   out, summary, _ = smoke_report
   text = open(summary).read()
-  claims = {c["id"]: c for c in json.load(open(os.path.join(out, "report", "claims.json")))["claims"]}
-  # every number in claims.json is in summary.md
+  report = json.load(open(os.path.join(out, "report", "claims.json")))
+  claims = {c["id"]: c for c in report["claims"]}
+  assert "one verdict rule" not in text and "Verdict rule (every claim)" in text
+  assert report["rule"] in text
+  # every decisive and evidence number in claims.json is in summary.md
   for c in claims.values():
     assert f"**{c['verdict']}**" in text
-    for q in c["quantities"].values():
-      assert fmt(q) in text
+    for k in c["decisive"] + c["evidence"]:
+      assert fmt(c["quantities"][k]) in text
   # independent recomputation on the base setting (sigma_d = 0.25)
   rows = [r for r in read_results(out) if float(r["sigma_d"]) == 0.25]
   get = lambda m, k: {int(r["seed"]): float(r[k]) for r in rows if r["method"] == m}
+  seeds = (0, 1)
 
-  def check(q, values):
+  def check(claim, name, values, decisive=True):
+    q = claims[claim]["quantities"][name]
     mean, lo, hi = ci(values)
     np.testing.assert_allclose([q["mean"], q["lo"], q["hi"]], [mean, lo, hi], rtol=1e-9)
+    return rule(lo, hi)
 
-  erm_rare, erm_common = get("erm", "margin_rare"), get("erm", "margin_common")
-  check(claims["erm_misses_rare"]["quantities"]["erm_rare_over_common_margin"],
-        [erm_rare[s] / erm_common[s] for s in (0, 1)])
-  check(claims["erm_misses_rare"]["quantities"]["erm_train_acc"], list(get("erm", "train_acc").values()))
   acc = {m: get(m, "test_acc_rare") for m in ("erm", "cutout", "cutmix")}
-  q = claims["rare_accuracy_order"]["quantities"]
-  check(q["cutout_minus_erm"], [acc["cutout"][s] - acc["erm"][s] for s in (0, 1)])
-  check(q["cutmix_minus_cutout"], [acc["cutmix"][s] - acc["cutout"][s] for s in (0, 1)])
-  tot = {m: get(m, "test_acc") for m in ("erm", "cutmix")}
-  check(claims["cutmix_best_accuracy"]["quantities"]["cutmix_minus_erm"],
-        [tot["cutmix"][s] - tot["erm"][s] for s in (0, 1)])
+  v = check("rare_cutout_over_erm", "test_acc_rare_cutout_minus_erm",
+            [acc["cutout"][s] - acc["erm"][s] for s in seeds])
+  assert claims["rare_cutout_over_erm"]["verdict"] == v
+  ext = {m: get(m, "test_acc_extreme") for m in ("cutout", "cutmix")}
+  v = check("extreme_cutmix_over_cutout", "test_acc_extreme_cutmix_minus_cutout",
+            [ext["cutmix"][s] - ext["cutout"][s] for s in seeds])
+  assert claims["extreme_cutmix_over_cutout"]["verdict"] == v
+  check("rare_cutout_over_erm", "train_acc_erm", list(get("erm", "train_acc").values()))
+  out_r, out_c = get("cutout", "output_rare"), get("cutout", "output_common")
+  erm_r, erm_c = get("erm", "output_rare"), get("erm", "output_common")
+  check("rare_cutout_over_erm", "rare_over_common_output_ratio_cutout_minus_erm",
+        [out_r[s] / out_c[s] - erm_r[s] / erm_c[s] for s in seeds])
+  tot = {m: get(m, "test_acc") for m in ("erm", "cutout", "cutmix")}
+  v1 = check("cutmix_best_overall", "test_acc_cutmix_minus_erm",
+             [tot["cutmix"][s] - tot["erm"][s] for s in seeds])
+  v2 = check("cutmix_best_overall", "test_acc_cutmix_minus_cutout",
+             [tot["cutmix"][s] - tot["cutout"][s] for s in seeds])
+  parts = {v1, v2}
+  expect = ("supported" if parts == {"supported"} else "contradicted" if "contradicted" in parts
+            else "inconclusive")
+  assert claims["cutmix_best_overall"]["verdict"] == expect
+  groups = ("common", "rare", "extreme")
+  gap = lambda m: {s: np.ptp([get(m, f"test_acc_{g}")[s] for g in groups]) for s in seeds}
+  check("cutmix_most_even", "acc_gap_erm_minus_cutmix",
+        [gap("erm")[s] - gap("cutmix")[s] for s in seeds])
+  worst = [min(get("cutmix", f"test_acc_{g}")[s] for g in groups) for s in seeds]
+  check("three_way_separation", "cutmix_worst_group_test_acc", worst)
   shares = lambda m: {s: [get(m, f"share_train_{r}")[s] for r in ("feature", "dominant", "background")]
-                      for s in (0, 1)}
-  check(claims["cutmix_even_activation"]["quantities"]["difference"],
-        [np.ptp(shares("erm")[s]) - np.ptp(shares("cutmix")[s]) for s in (0, 1)])
+                      for s in seeds}
+  check("cutmix_even_activation", "share_spread_erm_minus_cutmix",
+        [np.ptp(shares("erm")[s]) - np.ptp(shares("cutmix")[s]) for s in seeds])
   t = load_trajectories(out)
-  ids = [int(r["run_id"]) for r in rows if r["method"] == "cutmix"]
-  fo = t["trajectories"]["feature_output"][np.searchsorted(t["run_id"], ids)]
   count = int(rows[0]["count_common"])
-  curves = fo[:, :, :, :count].mean(axis=(2, 3))
-  check(claims["cutmix_common_nonmonotone"]["quantities"]["overshoot"],
-        (curves.max(1) - curves[:, -1]) / np.abs(curves[:, -1]))
+
+  def overshoot(m):
+    ids = [int(r["run_id"]) for r in sorted(rows, key=lambda r: int(r["seed"])) if r["method"] == m]
+    fo = t["trajectories"]["feature_output"][np.searchsorted(t["run_id"], ids)]
+    curves = fo[:, :, :, :count].mean(axis=(2, 3))
+    return (curves.max(1) - curves[:, -1]) / np.abs(curves[:, -1])
+
+  check("cutmix_common_nonmonotone", "overshoot_cutmix_minus_erm",
+        overshoot("cutmix") - overshoot("erm"))
+
+
+def test_claims_a_grid_cannot_test_are_reported_not_dropped(tmp_path):
+  """No Cutout runs and two groups: Cutout's claims and the extreme-group claims are listed
+  as not tested, each with its reason; the others are tested."""
+  base = TINY.replace(group_names=("common", "rare"), group_counts=(1, 2), group_masses=(0.8, 0.2))
+  g = Grid(name="two", base=base, seeds=2, axes=(Axis("method", ("erm", "cutmix")),))
+  out = str(tmp_path / "two")
+  run_sweep(g, out, quiet=True)
+  summary, _ = write_report(out)
+  claims = {c["id"]: c for c in json.load(open(os.path.join(out, "report", "claims.json")))["claims"]}
+  assert set(claims) == set(g.describe()["claims"][i]["name"] for i in range(len(claims)))
+  assert claims["rare_cutout_over_erm"]["verdict"] == "not tested"
+  assert "cutout" in claims["rare_cutout_over_erm"]["reason"]
+  assert claims["extreme_cutmix_over_cutout"]["verdict"] == "not tested"
+  assert "rarity groups" in claims["extreme_cutmix_over_cutout"]["reason"]
+  assert claims["rare_cutmix_over_erm"]["verdict"] in ("supported", "contradicted", "inconclusive")
+  text = open(summary).read()
+  assert text.count("not tested:") == sum(c["verdict"] == "not tested" for c in claims.values())
+
+
+def test_claims_are_tested_at_their_declared_setting(tmp_path):
+  """A claim declared at sigma_d = 0.5 reads only those runs."""
+  g = Grid(name="at", base=TINY, seeds=2,
+           axes=(Axis("method", ("erm", "cutout", "cutmix")), Axis("sigma_d", (0.25, 0.5))),
+           claims=(Claim("cutmix_best_overall", at={"sigma_d": 0.5}),
+                   Claim("cutmix_best_overall")))
+  out = str(tmp_path / "at")
+  run_sweep(g, out, quiet=True)
+  write_report(out)
+  at, base = json.load(open(os.path.join(out, "report", "claims.json")))["claims"]
+  rows = read_results(out)
+  for c, sd in ((at, 0.5), (base, 0.25)):
+    acc = {m: {r["seed"]: float(r["test_acc"]) for r in rows
+               if r["method"] == m and float(r["sigma_d"]) == sd} for m in ("cutmix", "erm")}
+    mean, lo, hi = ci([acc["cutmix"][s] - acc["erm"][s] for s in acc["erm"]])
+    np.testing.assert_allclose(c["quantities"]["test_acc_cutmix_minus_erm"]["mean"], mean)
+    assert f"sigma_d={sd:g}" in c["setting"]
 
 
 def test_report_leaves_out_diverged_runs(tmp_path):
@@ -129,8 +197,29 @@ def test_rarity_noise_and_cutsize_figures(tmp_path):
     path = os.path.join(out, "report", fig)
     assert path in figures
     valid_png(path)
-  claims = json.load(open(tmp_path / "r" / "report" / "claims.json"))["claims"]
-  assert "rarity_thresholds" in {c["id"] for c in claims}
+  claims = {c["id"]: c for c in json.load(open(tmp_path / "r" / "report" / "claims.json"))["claims"]}
+  assert claims["rarity_thresholds"]["verdict"] != "not tested"
+  # thresholds recomputed here: where probe test accuracy falls below 0.75, per seed
+  rows = read_results(str(tmp_path / "r"))
+  for m in ("erm", "cutmix"):
+    th = []
+    for s in ("0", "1"):
+      rs = sorted([r for r in rows if r["method"] == m and r["seed"] == s],
+                  key=lambda r: -float(r["probe_freq"]))
+      f = [float(r["probe_freq"]) for r in rs]
+      a = [float(r["test_acc_probe"]) for r in rs]
+      t = f[-1]
+      if a[0] < 0.75:
+        t = f[0]
+      else:
+        for i in range(1, len(f)):
+          if a[i] < 0.75:
+            w = (a[i - 1] - 0.75) / (a[i - 1] - a[i])
+            t = math.exp((1 - w) * math.log(f[i - 1]) + w * math.log(f[i]))
+            break
+      th.append(math.log2(t))
+    q = claims["rarity_thresholds"]["quantities"][f"log2_threshold_{m}"]
+    np.testing.assert_allclose(q["mean"], np.mean(th), rtol=1e-9)
 
 
 def test_report_cli(smoke_report, tmp_path):
@@ -170,7 +259,8 @@ def test_dimension_grid_report_and_contrast_table(tmp_path):
   assert (f"from d = {start:g} on" if start else "nowhere in this grid") in table, table
   claim = {c["id"]: c for c in json.load(open(os.path.join(out, "report", "claims.json")))
            ["claims"]}["cutmix_overtakes_erm_with_d"]
-  assert np.isclose(claim["quantities"]["d=20000"]["lo"], diffs[20000][1])
+  assert np.isclose(claim["quantities"]["test_acc_cutmix_minus_erm_at_d=20000"]["lo"],
+                    diffs[20000][1])
   assert claim["verdict"] == ("supported" if diffs[20000][1] > 0 else
                               "contradicted" if diffs[20000][2] < 0 else "inconclusive")
 

@@ -48,6 +48,7 @@ def test_sweep_equals_runs_done_one_at_a_time(reference):
     assert row["run_id"] == run.run_id and row["method"] == run.config.method
     np.testing.assert_allclose(row["test_acc"], m["test_acc"], rtol=1e-6)
     np.testing.assert_allclose(row["margin_rare"], m["margin_group"][1], rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(row["output_rare"], m["output_group"][1], rtol=1e-6, atol=1e-7)
     saved = load_run(out, run.run_id)
     np.testing.assert_allclose(saved["trajectories"]["gamma"], traj["gamma"], rtol=1e-6, atol=1e-8)
     scale = np.abs(m["rho_final"]).max()  # rho comes from a Gram solve: compare to its scale

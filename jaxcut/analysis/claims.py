@@ -1,0 +1,405 @@
+"""The paper's claims as tests that could come out either way, each with one verdict.
+
+A grid declares which claims it tests and where (`jaxcut.grid.Claim(name, at={label:
+value})`); without a declaration the grid gets `default_claims(labels)`: the paper's
+claims at its base setting plus those its axes allow. Each claim here is a function of
+the runs at its setting returning its verdict (`jaxcut.stats.verdict`, one rule for all),
+the quantities that decide it, and supporting evidence. Claims are stated first in
+per-group test accuracy; feature outputs and margins (docs/model.md) are evidence.
+
+Every claim compares methods (or one method across settings against another), so that
+it could fail. A claim the grid cannot test (a method, group or axis missing) is
+reported as *not tested* with the reason, never dropped.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Mapping, Optional, Sequence
+
+import numpy as np
+
+from jaxcut import stats
+from jaxcut.analysis import thresholds
+from jaxcut.analysis.sweepdata import METHOD_ORDER, Sweep, by_seed
+from jaxcut.stats import interval, paired, verdict
+
+# "CutMix is high on every group" (the three-way separation): its accuracy on each
+# rarity group is above this level (95% interval).
+HIGH_ACCURACY = 0.9
+# A peak this far (relative) above the final value counts as non-monotone.
+OVERSHOOT = 0.02
+ROLES = ("feature", "dominant", "background")
+
+
+class NotTested(Exception):
+  """The grid lacks what the claim compares; the message says what."""
+
+
+class Ctx:
+  """What a claim function sees: the runs at its setting and the whole sweep."""
+
+  def __init__(self, sweep: Sweep, rows: list[dict], at: Mapping, over: tuple):
+    self.sweep, self.rows, self.at, self.over = sweep, rows, at, over
+    self.groups = sweep.groups()
+
+  def need_methods(self, *methods):
+    have = set(self.sweep.methods(self.rows))
+    missing = [m for m in methods if m not in have]
+    if missing:
+      raise NotTested(f"no {', '.join(missing)} runs at this setting")
+
+  def need_groups(self, k: int):
+    if len(self.groups) < k:
+      raise NotTested(f"needs >= {k} rarity groups (this grid has {len(self.groups)}: "
+                      f"{', '.join(self.groups)})")
+
+  def need_label(self, label: str):
+    if label not in self.sweep.labels:
+      raise NotTested(f"the grid does not sweep {label}")
+
+  @property
+  def common(self) -> str:
+    return self.groups[0]
+
+  @property
+  def rare(self) -> str:
+    return "rare" if "rare" in self.groups else self.groups[min(1, len(self.groups) - 1)]
+
+  @property
+  def extreme(self) -> str:
+    return "extreme" if "extreme" in self.groups else self.groups[-1]
+
+  def per(self, method: str, column: str) -> dict:
+    return by_seed(self.rows, column, method)
+
+  def diff(self, a: str, b: str, column: str) -> dict:
+    return interval(paired(self.per(a, column), self.per(b, column)))
+
+  def ratio(self, method: str, kind: str, group: str) -> dict:
+    """{seed: kind_group / kind_common} (kind: output or margin)."""
+    a, c = self.per(method, f"{kind}_{group}"), self.per(method, f"{kind}_{self.common}")
+    return {s: a[s] / c[s] for s in a if s in c and c[s] != 0}
+
+
+def _out(text, test, parts, quantities, decisive, evidence=()):
+  """A claim's result: verdict from `parts` (verdicts of the decisive quantities)."""
+  return {"claim": text, "test": test, "verdict": stats.all_of(parts),
+          "decisive": list(decisive), "evidence": list(evidence), "quantities": quantities}
+
+
+def _ratio_evidence(c: Ctx, a: str, b: str, group: str) -> dict:
+  out = {}
+  for kind in ("output", "margin"):
+    out[f"{group}_over_{c.common}_{kind}_ratio_{a}_minus_{b}"] = interval(
+        paired(c.ratio(a, kind, group), c.ratio(b, kind, group)))
+  return out
+
+
+def _group_gap(c: Ctx, a: str, b: str, group: str, text: str) -> dict:
+  c.need_methods(a, b)
+  col = f"test_acc_{group}"
+  d = c.diff(a, b, col)
+  q = {f"{col}_{a}_minus_{b}": d, f"{col}_{a}": interval(c.per(a, col).values()),
+       f"{col}_{b}": interval(c.per(b, col).values())}
+  ev = _ratio_evidence(c, a, b, group) if group != c.common else {}
+  if "erm" in (a, b):
+    ev["train_acc_erm"] = interval(c.per("erm", "train_acc").values())
+  return _out(text, f"paired ({a} - {b}) {group}-group test accuracy > 0", [verdict(d)],
+              {**q, **ev}, [f"{col}_{a}_minus_{b}"], ev)
+
+
+def rare_cutout_over_erm(c: Ctx) -> dict:
+  c.need_groups(2)
+  return _group_gap(c, "cutout", "erm", c.rare,
+                    f"ERM misses rare features that Cutout learns ({c.rare}-group test "
+                    "accuracy: Cutout > ERM)")
+
+
+def rare_cutmix_over_erm(c: Ctx) -> dict:
+  c.need_groups(2)
+  return _group_gap(c, "cutmix", "erm", c.rare,
+                    f"ERM misses rare features that CutMix learns ({c.rare}-group test "
+                    "accuracy: CutMix > ERM)")
+
+
+def extreme_cutmix_over_cutout(c: Ctx) -> dict:
+  c.need_groups(3)
+  return _group_gap(c, "cutmix", "cutout", c.extreme,
+                    f"Cutout misses extremely rare features that CutMix learns "
+                    f"({c.extreme}-group test accuracy: CutMix > Cutout)")
+
+
+def three_way_separation(c: Ctx) -> dict:
+  """The paper's central result in test accuracy, all three parts at one setting."""
+  c.need_groups(3)
+  c.need_methods(*METHOD_ORDER)
+  rare, ext = f"test_acc_{c.rare}", f"test_acc_{c.extreme}"
+  d1, d2 = c.diff("cutout", "erm", rare), c.diff("cutmix", "cutout", ext)
+  worst = {s: min(float(r[f"test_acc_{g}"]) for g in c.groups) for s, r in
+           ((r["seed"], r) for r in c.rows if r["method"] == "cutmix")}
+  low = interval(worst.values())
+  q = {f"{rare}_cutout_minus_erm": d1, f"{ext}_cutmix_minus_cutout": d2,
+       "cutmix_worst_group_test_acc": low}
+  q.update({f"test_acc_{g}_{m}": interval(c.per(m, f"test_acc_{g}").values())
+            for m in METHOD_ORDER for g in c.groups})
+  return _out(f"Three-way separation: ERM misses rare features, Cutout learns them but misses "
+              f"extremely rare ones, CutMix learns all (every group >= {HIGH_ACCURACY})",
+              f"paired (Cutout - ERM) {c.rare}-group and (CutMix - Cutout) {c.extreme}-group "
+              f"test accuracy > 0, and CutMix's worst-group test accuracy > {HIGH_ACCURACY}",
+              [verdict(d1), verdict(d2), verdict(stats.shifted(low, HIGH_ACCURACY))], q,
+              list(q)[:3], list(q)[3:])
+
+
+def cutmix_best_overall(c: Ctx) -> dict:
+  c.need_methods(*METHOD_ORDER)
+  d1, d2 = c.diff("cutmix", "erm", "test_acc"), c.diff("cutmix", "cutout", "test_acc")
+  q = {"test_acc_cutmix_minus_erm": d1, "test_acc_cutmix_minus_cutout": d2,
+       **{f"test_acc_{m}": interval(c.per(m, "test_acc").values()) for m in METHOD_ORDER}}
+  return _out("CutMix reaches the best overall test accuracy",
+              "paired (CutMix - ERM) and (CutMix - Cutout) overall test accuracy > 0",
+              [verdict(d1), verdict(d2)], q, list(q)[:2], list(q)[2:])
+
+
+def _spread(c: Ctx, m: str, prefix: str, names: Sequence[str]) -> dict:
+  out = {}
+  for r in c.rows:
+    if r["method"] == m:
+      v = [float(r[f"{prefix}{g}"]) for g in names]
+      out[r["seed"]] = max(v) - min(v)
+  return out
+
+
+def cutmix_most_even(c: Ctx) -> dict:
+  """CutMix learns features 'evenly': the smallest accuracy gap between rarity groups."""
+  c.need_groups(2)
+  c.need_methods(*METHOD_ORDER)
+  gap = {m: _spread(c, m, "test_acc_", c.groups) for m in METHOD_ORDER}
+  d1, d2 = interval(paired(gap["erm"], gap["cutmix"])), interval(paired(gap["cutout"], gap["cutmix"]))
+  q = {"acc_gap_erm_minus_cutmix": d1, "acc_gap_cutout_minus_cutmix": d2,
+       **{f"acc_gap_{m}": interval(gap[m].values()) for m in METHOD_ORDER}}
+  ev = {}
+  for g in c.groups[1:]:
+    for kind in ("output", "margin"):
+      ev[f"{g}_over_{c.common}_{kind}_ratio_cutmix"] = interval(c.ratio("cutmix", kind, g).values())
+      ev[f"{g}_over_{c.common}_{kind}_ratio_cutout"] = interval(c.ratio("cutout", kind, g).values())
+  return _out("CutMix learns all features most evenly: the smallest gap between its best and "
+              "worst rarity group's test accuracy",
+              "paired (ERM - CutMix) and (Cutout - CutMix) gap (max - min over groups of "
+              "test accuracy) > 0", [verdict(d1), verdict(d2)], {**q, **ev}, list(q)[:2],
+              list(q)[2:] + list(ev))
+
+
+def cutmix_even_activation(c: Ctx) -> dict:
+  c.need_methods("erm", "cutmix")
+  spread = {m: _spread(c, m, "share_train_", ROLES) for m in ("erm", "cutmix")}
+  d = interval(paired(spread["erm"], spread["cutmix"]))
+  q = {"share_spread_erm_minus_cutmix": d,
+       "share_spread_cutmix": interval(spread["cutmix"].values()),
+       "share_spread_erm": interval(spread["erm"].values())}
+  return _out("CutMix activates nearly uniformly across patches: its training output shares "
+              "(feature / dominant / background patches) are more even than ERM's",
+              "paired (ERM - CutMix) spread (max - min) of train output shares over patch "
+              "roles > 0", [verdict(d)], q, list(q)[:1], list(q)[1:])
+
+
+def _overshoot(c: Ctx, method: str) -> dict:
+  """{seed: (peak - final) / |final|} of the common group's feature output trajectory."""
+  rows = [r for r in c.rows if r["method"] == method]
+  count = int(rows[0][f"count_{c.common}"])
+  fo = c.sweep.trajectory([r["run_id"] for r in rows], "feature_output")  # [R, time, 2, K]
+  curves = fo[..., :count].mean(axis=(2, 3))
+  return {r["seed"]: float((cv.max() - cv[-1]) / abs(cv[-1])) for r, cv in zip(rows, curves)}
+
+
+def cutmix_common_nonmonotone(c: Ctx) -> dict:
+  c.need_methods("erm", "cutmix")
+  mix, erm = _overshoot(c, "cutmix"), _overshoot(c, "erm")
+  d = interval(paired(mix, erm))
+  q = {"overshoot_cutmix_minus_erm": d, "overshoot_cutmix": interval(mix.values()),
+       "overshoot_erm": interval(erm.values())}
+  return _out(f"CutMix's common-feature output moves non-monotonically in time (rises, then "
+              f"falls), unlike ERM's",
+              f"paired (CutMix - ERM) overshoot > 0, overshoot = (peak - final) / final of "
+              f"the {c.common}-group feature output over training",
+              [verdict(d)], q, list(q)[:1], list(q)[1:])
+
+
+def rarity_thresholds(c: Ctx) -> dict:
+  """Along the probe_freq axis: ERM needs a more frequent probe feature than the others."""
+  c.need_label("probe_freq")
+  c.need_methods(*METHOD_ORDER)
+  th = {m: thresholds.per_seed(c.rows, m, "probe_freq", "test_acc_probe",
+                               thresholds.ACC_LEVEL) for m in METHOD_ORDER}
+  log = {m: {s: math.log2(x) for s, x in th[m].items() if math.isfinite(x)} for m in th}
+  d1, d2 = interval(paired(log["erm"], log["cutout"])), interval(paired(log["erm"], log["cutmix"]))
+  q = {"log2_threshold_erm_minus_cutout": d1, "log2_threshold_erm_minus_cutmix": d2,
+       **{f"log2_threshold_{m}": interval(log[m].values()) for m in METHOD_ORDER}}
+  return _out("Cutout and CutMix learn rarer features than ERM: a lower learning threshold on "
+              "the rarity curve",
+              f"paired log2 threshold (ERM - method) > 0; threshold = the probe frequency "
+              f"where its test accuracy falls below {thresholds.ACC_LEVEL} (log-linear "
+              "interpolation, clipped to the swept range)",
+              [verdict(d1), verdict(d2)], q, list(q)[:2], list(q)[2:])
+
+
+def cutmix_overtakes_erm_with_d(c: Ctx) -> dict:
+  c.need_label("d")
+  c.need_methods("erm", "cutmix")
+  curve = []
+  for d in sorted({float(r["d"]) for r in c.rows}):
+    rows = [r for r in c.rows if float(r["d"]) == d]
+    curve.append((d, interval(paired(by_seed(rows, "test_acc", "cutmix"),
+                                     by_seed(rows, "test_acc", "erm")))))
+  cross = crossover(curve)
+  q = {f"test_acc_cutmix_minus_erm_at_d={d:g}": iv for d, iv in curve}
+  last = list(q)[-1]
+  q["crossover_d"] = {"mean": cross, "lo": float("nan"), "hi": float("nan"), "n": 1}
+  return _out("CutMix's overall test accuracy exceeds ERM's once d is large (the paper's "
+              "regime, d >> n (sigma_d / sigma_b)^2)",
+              f"paired (CutMix - ERM) overall test accuracy > 0 at the largest d; crossover_d: "
+              f"the smallest d from which it stays > 0", [verdict(curve[-1][1])], q, [last],
+              [k for k in q if k != last])
+
+
+def crossover(curve) -> float:
+  """The smallest x from which every interval lies above 0 (nan if none)."""
+  for i, (x, _) in enumerate(curve):
+    if all(q["n"] > 1 and q["lo"] > 0 for _, q in curve[i:]):
+      return x
+  return float("nan")
+
+
+def _exponent_claim(c: Ctx, sigma: str, a: str, b: Optional[str], text: str) -> dict:
+  """Exponent of a method's learning threshold (training count) against sigma^2 d, fitted
+  per seed along the arm where `sigma` varies; claim: exponent(a) - exponent(b) > 0 (b None:
+  exponent(a) > 0)."""
+  c.need_label("arm")
+  need = [a] + ([b] if b else [])
+  c.need_methods(*need)
+  fits = {m: thresholds.exponents(c.sweep.rows, m, sigma) for m in METHOD_ORDER
+          if m in c.sweep.methods()}
+  if any(not fits[m] for m in need):
+    raise NotTested(f"no {sigma} arm with >= 2 noise levels")
+  main = interval(paired(fits[a], fits[b])) if b else interval(fits[a].values())
+  name = f"exponent_{sigma}_{a}" + (f"_minus_{b}" if b else "")
+  q = {name: main}
+  q.update({f"exponent_{sigma}_{m}": interval(f.values()) for m, f in fits.items()
+            if f"exponent_{sigma}_{m}" != name})
+  for m in fits:  # thresholds at the end of the ladder are bounds, not crossings
+    curve, clipped = thresholds.arm_thresholds(c.sweep.rows, m, sigma)
+    total = sum(len(v) for v in curve.values())
+    q[f"clipped_fraction_{sigma}_{m}"] = {"mean": clipped / max(total, 1), "lo": float("nan"),
+                                          "hi": float("nan"), "n": total}
+  test = (f"paired ({a} - {b}) fitted exponent of the threshold count in {sigma}^2 d > 0" if b
+          else f"{a}'s fitted exponent of the threshold count in {sigma}^2 d > 0")
+  return _out(text, test, [verdict(main)], q, [name], [k for k in q if k != name])
+
+
+def threshold_erm_follows_sigma_d(c: Ctx) -> dict:
+  return _exponent_claim(c, "sigma_d", "erm", None,
+                         "ERM's learning threshold grows with the dominant noise sigma_d^2 d")
+
+
+def threshold_cutout_not_sigma_d(c: Ctx) -> dict:
+  return _exponent_claim(c, "sigma_d", "erm", "cutout",
+                         "Cutout's learning threshold depends less on sigma_d than ERM's (Cutout "
+                         "drops the dominant-noise patch)")
+
+
+def threshold_cutout_follows_sigma_b(c: Ctx) -> dict:
+  return _exponent_claim(c, "sigma_b", "cutout", None,
+                         "Cutout's learning threshold grows with the background noise "
+                         "sigma_b^2 d")
+
+
+def threshold_cutmix_not_sigma_b(c: Ctx) -> dict:
+  return _exponent_claim(c, "sigma_b", "cutout", "cutmix",
+                         "CutMix's learning threshold depends less on sigma_b than Cutout's")
+
+
+def threshold_cutmix_not_sigma_d(c: Ctx) -> dict:
+  return _exponent_claim(c, "sigma_d", "erm", "cutmix",
+                         "CutMix's learning threshold depends less on sigma_d than ERM's")
+
+
+CLAIMS: dict[str, Callable[[Ctx], dict]] = {
+    "rare_cutout_over_erm": rare_cutout_over_erm,
+    "rare_cutmix_over_erm": rare_cutmix_over_erm,
+    "extreme_cutmix_over_cutout": extreme_cutmix_over_cutout,
+    "three_way_separation": three_way_separation,
+    "cutmix_best_overall": cutmix_best_overall,
+    "cutmix_most_even": cutmix_most_even,
+    "cutmix_even_activation": cutmix_even_activation,
+    "cutmix_common_nonmonotone": cutmix_common_nonmonotone,
+    "rarity_thresholds": rarity_thresholds,
+    "cutmix_overtakes_erm_with_d": cutmix_overtakes_erm_with_d,
+    "threshold_erm_follows_sigma_d": threshold_erm_follows_sigma_d,
+    "threshold_cutout_not_sigma_d": threshold_cutout_not_sigma_d,
+    "threshold_cutout_follows_sigma_b": threshold_cutout_follows_sigma_b,
+    "threshold_cutmix_not_sigma_b": threshold_cutmix_not_sigma_b,
+    "threshold_cutmix_not_sigma_d": threshold_cutmix_not_sigma_d,
+}
+# Each claim in a sentence (the report's text when a grid cannot test it).
+TITLES = {
+    "rare_cutout_over_erm": "ERM misses rare features that Cutout learns",
+    "rare_cutmix_over_erm": "ERM misses rare features that CutMix learns",
+    "extreme_cutmix_over_cutout": "Cutout misses extremely rare features that CutMix learns",
+    "three_way_separation": "Three-way separation: ERM misses rare features, Cutout learns "
+                            "them but misses extremely rare ones, CutMix learns all",
+    "cutmix_best_overall": "CutMix reaches the best overall test accuracy",
+    "cutmix_most_even": "CutMix learns all features most evenly",
+    "cutmix_even_activation": "CutMix activates nearly uniformly across patches",
+    "cutmix_common_nonmonotone": "CutMix's common-feature output moves non-monotonically",
+    "rarity_thresholds": "Cutout and CutMix learn rarer features than ERM",
+    "cutmix_overtakes_erm_with_d": "CutMix's overall test accuracy exceeds ERM's once d is large",
+    "threshold_erm_follows_sigma_d": "ERM's learning threshold grows with sigma_d^2 d",
+    "threshold_cutout_not_sigma_d": "Cutout's learning threshold depends less on sigma_d than "
+                                    "ERM's",
+    "threshold_cutout_follows_sigma_b": "Cutout's learning threshold grows with sigma_b^2 d",
+    "threshold_cutmix_not_sigma_b": "CutMix's learning threshold depends less on sigma_b than "
+                                    "Cutout's",
+    "threshold_cutmix_not_sigma_d": "CutMix's learning threshold depends less on sigma_d than "
+                                    "ERM's",
+}
+# The axes a claim spans (left free when choosing its rows).
+OVER = {"rarity_thresholds": ("probe_freq",), "cutmix_overtakes_erm_with_d": ("d",)}
+OVER.update({k: ("arm", "sigma_d", "sigma_b") for k in CLAIMS
+             if k.startswith("threshold_")})
+PAPER = ("rare_cutout_over_erm", "rare_cutmix_over_erm", "extreme_cutmix_over_cutout",
+         "three_way_separation", "cutmix_best_overall", "cutmix_most_even",
+         "cutmix_even_activation", "cutmix_common_nonmonotone")
+THRESHOLD = ("threshold_erm_follows_sigma_d", "threshold_cutout_not_sigma_d",
+             "threshold_cutout_follows_sigma_b", "threshold_cutmix_not_sigma_b",
+             "threshold_cutmix_not_sigma_d")
+
+
+def default_claims(labels: Sequence[str]) -> tuple[str, ...]:
+  """Claim names for a grid that declares none: the paper's, plus its axes' own."""
+  out = list(PAPER)
+  if "probe_freq" in labels:
+    out.append("rarity_thresholds")
+  if "d" in labels:
+    out.append("cutmix_overtakes_erm_with_d")
+  if "arm" in labels:
+    out += THRESHOLD
+  return tuple(out)
+
+
+def evaluate(sweep: Sweep, declared: Sequence[Mapping]) -> list[dict]:
+  """Every declared claim ({"name", "at"}) with its verdict, quantities and setting."""
+  out = []
+  for d in declared:
+    name, at = d["name"], d.get("at") or {}
+    over = OVER.get(name, ())
+    rows = sweep.rows_at(at, over)
+    base = {"id": name, "at": dict(at), "setting": sweep.setting_text(rows, over)}
+    try:
+      if not rows:
+        raise NotTested(f"no finished runs at {dict(at) or 'the base setting'}")
+      res = CLAIMS[name](Ctx(sweep, rows, at, over))
+    except NotTested as e:
+      res = {"claim": TITLES[name], "test": "", "verdict": stats.NOT_TESTED, "reason": str(e),
+             "decisive": [], "evidence": [], "quantities": {}}
+    out.append({**base, **res})
+  return out

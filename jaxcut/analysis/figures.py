@@ -1,0 +1,372 @@
+"""Report figures, each chosen by the grid's axes: a function of (sweep, out dir) that
+returns the PNG path it wrote, or None when the grid has nothing for it to show.
+
+Quantities are named as in docs/model.md: *feature output* s f_W(v_{s,k}) (the network on
+the feature alone) and *feature margin* sum_j <w_{s,j} - w_{-s,j}, v_{s,k}>.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import textwrap
+from typing import Optional
+
+import numpy as np
+
+from jaxcut import stats
+from jaxcut.analysis import thresholds
+from jaxcut.analysis.sweepdata import Sweep, by_seed, col
+from jaxcut.stats import interval, paired
+
+COLORS = {"erm": "tab:blue", "cutout": "tab:orange", "cutmix": "tab:green"}
+ROLES = ("feature", "dominant", "background")
+OUTPUT_LABEL = "feature output s f(v)"
+
+
+def _plt():
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  return plt
+
+
+def _title(fig, text: str, width: int = 110) -> None:
+  fig.suptitle("\n".join(textwrap.wrap(text, width)), fontsize=10)
+
+
+def _band(ax, x, runs, color, label):
+  runs = np.asarray(runs)
+  mean = runs.mean(0)
+  sd = runs.std(0, ddof=1) if len(runs) > 1 else np.zeros_like(mean)
+  ax.plot(x, mean, color=color, label=label)
+  ax.fill_between(x, mean - sd, mean + sd, color=color, alpha=0.2, linewidth=0)
+
+
+def _errorbar(ax, x, qs, **kw):
+  mean = np.array([q["mean"] for q in qs])
+  err = np.array([[q["mean"] - q["lo"], q["hi"] - q["mean"]] for q in qs]).T
+  ax.errorbar(x, mean, yerr=np.nan_to_num(err), marker="o", ms=3, capsize=2, **kw)
+
+
+def _axes_text(ax, title, xlabel, ylabel, legend=True):
+  ax.set_title(title, fontsize=10)
+  ax.set_xlabel(xlabel)
+  ax.set_ylabel(ylabel)
+  if legend:
+    ax.legend(fontsize=8)
+
+
+def _traj(sweep: Sweep, method: str, name: str):
+  """(steps, [R, time, ...] trajectory `name`) of the method's runs at the base setting."""
+  ids = [r["run_id"] for r in sweep.base_rows(method)]
+  return sweep.steps(ids[0]), sweep.trajectory(ids, name)
+
+
+def fig_trajectories(sweep: Sweep, out: str) -> Optional[str]:
+  """Feature output s f(v_{s,k}) over steps, first feature of each group (Figure 1)."""
+  plt = _plt()
+  groups = sweep.groups()
+  counts = [int(sweep.rows[0][f"count_{g}"]) for g in groups]
+  first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+  show = sorted(set(np.linspace(0, len(groups) - 1, min(4, len(groups))).round().astype(int)))
+  fig, axes = plt.subplots(1, len(show), figsize=(4.2 * len(show), 3.8), squeeze=False)
+  fo = {m: _traj(sweep, m, "feature_output") for m in sweep.methods(sweep.base_rows())}
+  for ax, g, k in zip(axes[0], [groups[i] for i in show], first[show]):
+    for m, (steps, f) in fo.items():  # f: [R, time, 2, K]
+      _band(ax, steps, f[:, :, :, k].mean(-1), COLORS[m], m)
+    _axes_text(ax, f"{g} feature (k={k})", "step", OUTPUT_LABEL)
+  _title(fig, f"Feature learning over time (mean +- sd over seeds; output on the feature "
+         f"alone, both signs averaged): {sweep.setting_text()}")
+  return _save(fig, out, "trajectories.png")
+
+
+def fig_noise(sweep: Sweep, out: str) -> Optional[str]:
+  """rho (own-class filter) over steps, dominant vs background noise, per method."""
+  plt = _plt()
+  groups = sweep.groups()
+  fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
+  for t, (ax, kind) in enumerate(zip(axes, ("dominant", "background"))):
+    for m in sweep.methods(sweep.base_rows()):
+      steps, rm = _traj(sweep, m, "rho_mean")  # [R, time, own/other, dom/bg, G]
+      w = np.array([[float(r[f"n_train_{g}"]) for g in groups] for r in sweep.base_rows(m)])
+      curves = (rm[:, :, 0, t, :] * w[:, None, :]).sum(-1) / w.sum(-1)[:, None]
+      _band(ax, steps, curves, COLORS[m], m)
+    _axes_text(ax, f"{kind} noise", "step", "mean rho (own-class filter)")
+  _title(fig, f"Noise memorisation: {sweep.setting_text()}", 80)
+  return _save(fig, out, "noise_memorisation.png")
+
+
+def fig_evenness(sweep: Sweep, out: str) -> Optional[str]:
+  plt = _plt()
+  rows = sweep.base_rows()
+  methods = sweep.methods(rows)
+  fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+  for ax, split in zip(axes, ("train", "test")):
+    bottom = np.zeros(len(methods))
+    for role, color in zip(ROLES, ("tab:purple", "tab:red", "tab:gray")):
+      vals = np.array([col([r for r in rows if r["method"] == m], f"share_{split}_{role}").mean()
+                       for m in methods])
+      ax.bar(methods, vals, bottom=bottom, color=color, label=f"{role} patch")
+      bottom += vals
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("share of |per-patch output|")
+    ax.set_xlabel("method")
+    ax.set_title(f"{split} points", fontsize=10)
+  axes[1].legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
+  _title(fig, f"Evenness (which patches carry the output): {sweep.setting_text()}", 90)
+  return _save(fig, out, "evenness.png")
+
+
+def fig_rarity(sweep: Sweep, out: str) -> Optional[str]:
+  if "probe_freq" not in sweep.labels or len(sweep.others) > 1:  # (phase grids: fig_phase)
+    return None
+  plt = _plt()
+  fig, axes = plt.subplots(1, 2, figsize=(11, 4.0))
+  for m in sweep.methods():
+    rows = [r for r in sweep.rows if r["method"] == m]
+    freqs = sorted({float(r["probe_freq"]) for r in rows})
+    for ax, name in zip(axes, ("test_acc_probe", "output_probe")):
+      qs = [interval(col([r for r in rows if float(r["probe_freq"]) == f], name)) for f in freqs]
+      _errorbar(ax, freqs, qs, color=COLORS[m], label=m)
+    th = interval([math.log2(x) for x in thresholds.per_seed(
+        sweep.rows, m, "probe_freq", "test_acc_probe").values()])
+    if th["n"]:
+      for ax in axes:
+        ax.axvline(2 ** th["mean"], color=COLORS[m], ls="--", lw=1,
+                   label=f"{m} threshold" if ax is axes[0] else None)
+  for ax, name in zip(axes, ("test accuracy on probe-feature points",
+                             f"probe {OUTPUT_LABEL}")):
+    ax.set_xscale("log")
+    _axes_text(ax, "", "probe feature frequency per sample", name)
+  axes[0].axhline(thresholds.ACC_LEVEL, color="k", lw=0.5, ls=":")
+  axes[0].axhline(0.5, color="k", lw=0.5)
+  rows = sweep.rows
+  _title(fig, f"Rarity (95% intervals over seeds; dashed: each method's learning threshold, "
+         f"where probe test accuracy falls below {thresholds.ACC_LEVEL}): n={rows[0]['n']}, "
+         f"d={rows[0]['d']}, P={rows[0]['P']}, T={rows[0]['steps']}, seeds={sweep.seeds()}")
+  return _save(fig, out, "rarity.png")
+
+
+def fig_noise_grid(sweep: Sweep, out: str) -> Optional[str]:
+  if not {"sigma_d", "sigma_b"} <= set(sweep.labels) or "arm" in sweep.labels:
+    return None
+  plt = _plt()
+  groups = sweep.groups()
+  rare = "rare" if "rare" in groups else groups[min(1, len(groups) - 1)]
+  sd = sorted({float(r["sigma_d"]) for r in sweep.rows})
+  sb = sorted({float(r["sigma_b"]) for r in sweep.rows})
+  methods = sweep.methods()
+  fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 3.8), squeeze=False,
+                           layout="constrained")
+  for ax, m in zip(axes[0], methods):
+    grid = np.full((len(sd), len(sb)), np.nan)
+    for i, a in enumerate(sd):
+      for j, b in enumerate(sb):
+        v = [float(r[f"test_acc_{rare}"]) for r in sweep.rows if r["method"] == m
+             and float(r["sigma_d"]) == a and float(r["sigma_b"]) == b]
+        grid[i, j] = np.mean(v) if v else np.nan
+    im = ax.imshow(grid, origin="lower", vmin=0.5, vmax=1.0, cmap="viridis", aspect="auto")
+    for i in range(len(sd)):
+      for j in range(len(sb)):
+        ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", color="w", fontsize=8)
+    ax.set_xticks(range(len(sb)), [f"{b:.3g}" for b in sb])
+    ax.set_yticks(range(len(sd)), [f"{a:.3g}" for a in sd])
+    _axes_text(ax, m, "sigma_b (background noise)", "sigma_d (dominant noise)", legend=False)
+  fig.colorbar(im, ax=axes[0].tolist(), label=f"test accuracy, {rare} group")
+  r = sweep.rows[0]
+  _title(fig, f"{rare}-group test accuracy over noise levels (mean over seeds): n={r['n']}, "
+         f"d={r['d']}, P={r['P']}, T={r['steps']}, seeds={sweep.seeds()}")
+  return _save(fig, out, "noise_heatmap.png")
+
+
+def fig_phase(sweep: Sweep, out: str) -> Optional[str]:
+  """Probe-group test accuracy over (probe frequency, sigma_d), mean over seeds, per method."""
+  if not {"probe_freq", "sigma_d"} <= set(sweep.labels):
+    return None
+  plt = _plt()
+  fq = np.array([float(r["probe_freq"]) for r in sweep.rows])
+  sd = np.array([float(r["sigma_d"]) for r in sweep.rows])
+  acc = col(sweep.rows, "test_acc_probe")
+  meth = np.array([r["method"] for r in sweep.rows])
+  xs, xi = np.unique(fq, return_inverse=True)
+  ys, yi = np.unique(sd, return_inverse=True)
+  methods = sweep.methods()
+  fig, axes = plt.subplots(1, len(methods), figsize=(max(6.5, 4.6 * len(methods)), 4.4),
+                           squeeze=False, layout="constrained")
+  from matplotlib.ticker import LogLocator, LogFormatterSciNotation
+  for ax, m in zip(axes[0], methods):
+    sel = meth == m
+    total, count = np.zeros((len(ys), len(xs))), np.zeros((len(ys), len(xs)))
+    np.add.at(total, (yi[sel], xi[sel]), acc[sel])
+    np.add.at(count, (yi[sel], xi[sel]), 1)
+    grid = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    im = ax.pcolormesh(xs, ys, grid, shading="nearest", vmin=0.5, vmax=1.0, cmap="viridis")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):
+      axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+      axis.set_major_formatter(LogFormatterSciNotation(base=10, labelOnlyBase=False))
+    _axes_text(ax, m, "probe feature frequency per sample", "sigma_d (dominant noise)",
+               legend=False)
+  fig.colorbar(im, ax=axes[0].tolist(), label="test accuracy, probe group")
+  r = sweep.rows[0]
+  _title(fig, f"Phase diagram ({len(xs)} x {len(ys)} points, {sweep.seeds()} seeds): "
+         f"n={r['n']}, d={r['d']}, P={r['P']}, T={r['steps']}", 70)
+  return _save(fig, out, "phase.png")
+
+
+def fig_cutsize(sweep: Sweep, out: str) -> Optional[str]:
+  if not {"C", "P"} <= set(sweep.labels):
+    return None
+  plt = _plt()
+  Ps = sorted({int(r["P"]) for r in sweep.rows})
+  groups = sweep.groups()
+  fig, axes = plt.subplots(1, len(Ps), figsize=(4.2 * len(Ps), 3.8), squeeze=False)
+  cmap = plt.get_cmap("tab10")
+  for ax, P in zip(axes[0], Ps):
+    rows = [r for r in sweep.rows if int(r["P"]) == P]
+    cut = [r for r in rows if r["method"] == "cutout"]
+    Cs = sorted({int(r["C"]) for r in cut})
+    for gi, g in enumerate(groups):
+      acc = [col([r for r in cut if int(r["C"]) == C], f"test_acc_{g}").mean() for C in Cs]
+      ax.plot(Cs, acc, marker="o", color=cmap(gi), label=f"Cutout, {g}")
+      for m, ls in (("erm", ":"), ("cutmix", "--")):
+        ref = [r for r in rows if r["method"] == m]
+        if ref:
+          ax.axhline(col(ref, f"test_acc_{g}").mean(), color=cmap(gi), ls=ls, lw=1)
+    ax.set_xticks(Cs)
+    _axes_text(ax, f"P={P} (dotted: ERM, dashed: CutMix)", "cut size C", "test accuracy")
+  r = sweep.rows[0]
+  _title(fig, f"Test accuracy per rarity group vs cut size (mean over seeds): n={r['n']}, "
+         f"d={r['d']}, T={r['steps']}, seeds={sweep.seeds()}")
+  return _save(fig, out, "cutsize.png")
+
+
+def dimension_curve(sweep: Sweep, a: str, b: str, column: str) -> list[tuple[float, dict]]:
+  """[(d, interval of the paired a - b difference of column)] over the grid's d values."""
+  out = []
+  for d in sorted({float(r["d"]) for r in sweep.rows}):
+    rows = [r for r in sweep.rows if float(r["d"]) == d]
+    out.append((d, interval(paired(by_seed(rows, column, a), by_seed(rows, column, b)))))
+  return out
+
+
+def fig_dimension(sweep: Sweep, out: str) -> Optional[str]:
+  if "d" not in sweep.labels:
+    return None
+  plt = _plt()
+  groups = sweep.groups()
+  rare = "rare" if "rare" in groups else groups[min(1, len(groups) - 1)]
+  fig, axes = plt.subplots(1, 3, figsize=(15, 4.0))
+  for m in sweep.methods():
+    rows = [r for r in sweep.rows if r["method"] == m]
+    dims = sorted({float(r["d"]) for r in rows})
+    for ax, name in zip(axes[:2], ("test_acc", f"test_acc_{rare}")):
+      qs = [interval(col([r for r in rows if float(r["d"]) == d], name)) for d in dims]
+      _errorbar(ax, dims, qs, color=COLORS[m], label=m)
+  for other in ("erm", "cutout"):
+    if {"cutmix", other} <= set(sweep.methods()):
+      curve = dimension_curve(sweep, "cutmix", other, "test_acc")
+      _errorbar(axes[2], [d for d, _ in curve], [q for _, q in curve], color=COLORS[other],
+                label=f"cutmix - {other}")
+  axes[2].axhline(0, color="k", lw=0.5)
+  for ax, name in zip(axes, ("overall test accuracy", f"{rare}-group test accuracy",
+                             "paired difference in overall test accuracy")):
+    ax.set_xscale("log")
+    _axes_text(ax, "", "dimension d (sigma^2 d fixed)", name)
+  rows = sweep.rows
+  _title(fig, f"Dimension (95% intervals over seeds): n={rows[0]['n']}, P={rows[0]['P']}, "
+         f"T={rows[0]['steps']}, backend={rows[0].get('backend', 'direct')}, "
+         f"seeds={sweep.seeds()}")
+  return _save(fig, out, "dimension.png")
+
+
+def fig_threshold(sweep: Sweep, out: str) -> Optional[str]:
+  """Threshold count against sigma^2 d on each arm, per method, fitted on log-log axes, with
+  the lines count = sigma_d^2 d and count = sigma_b^2 d."""
+  if "arm" not in sweep.labels:
+    return None
+  plt = _plt()
+  arms = [a for a in ("sigma_d", "sigma_b") if any(r.get("arm") == a for r in sweep.rows)]
+  fig, axes = plt.subplots(1, len(arms), figsize=(6 * len(arms), 4.4), squeeze=False)
+  for ax, arm in zip(axes[0], arms):
+    arm_rows = [r for r in sweep.rows if r["arm"] == arm]
+    xs = []
+    for m in sweep.methods():
+      fit = thresholds.fitted_line(sweep.rows, m, arm)
+      if not fit["x"]:
+        continue
+      xs = fit["x"]
+      qs = [{"mean": a, "lo": lo, "hi": hi, "n": 2} for a, lo, hi in
+            zip(fit["mean"], fit["lo"], fit["hi"])]
+      _errorbar(ax, fit["x"], qs, color=COLORS[m], ls="none",
+                label=f"{m}: exponent {fit['slope']:.2f} ({fit['clipped']} of {fit['total']} "
+                      f"clipped)")
+      if math.isfinite(fit["slope"]):
+        x = np.array([min(fit["x"]), max(fit["x"])])
+        ax.plot(x, np.exp(fit["icept"]) * x ** fit["slope"], color=COLORS[m], lw=1)
+    r0 = arm_rows[0]
+    d = float(r0["d"])
+    x = np.array([min(xs), max(xs)]) if xs else np.array([1.0, 10.0])
+    if arm == "sigma_d":
+      ax.plot(x, x, "k--", lw=1, label="count = sigma_d^2 d")
+      ax.axhline(float(r0["sigma_b"]) ** 2 * d, color="k", ls=":", lw=1,
+                 label="count = sigma_b^2 d")
+    else:
+      ax.plot(x, x, "k:", lw=1, label="count = sigma_b^2 d")
+      ax.axhline(float(r0["sigma_d"]) ** 2 * d, color="k", ls="--", lw=1,
+                 label="count = sigma_d^2 d")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    from matplotlib.ticker import NullFormatter
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    other = "sigma_b" if arm == "sigma_d" else "sigma_d"
+    _axes_text(ax, f"{arm} varies ({other}^2 d = {float(r0[other]) ** 2 * d:.3g})",
+               f"{arm}^2 d", "threshold count (training points per signed feature)")
+  r = sweep.rows[0]
+  _title(fig, f"Learning thresholds: the feature count where test accuracy on the feature's "
+         f"points falls below {thresholds.ACC_LEVEL} (geometric mean and 95% interval over "
+         f"seeds; lines: least-squares fit of the mean, slope = exponent): n={r['n']}, "
+         f"d={r['d']}, P={r['P']}, T={r['steps']}, seeds={sweep.seeds()}")
+  return _save(fig, out, "threshold.png")
+
+
+def fig_regime(sweep: Sweep, out: str) -> Optional[str]:
+  """Per-group test accuracy of each method at each candidate setting of a regime search."""
+  if "setting" not in sweep.labels:
+    return None
+  plt = _plt()
+  groups = sweep.groups()
+  settings = list(dict.fromkeys(r["setting"] for r in sweep.rows))
+  fig, axes = plt.subplots(len(groups), 1, figsize=(max(8, 0.9 * len(settings) + 2),
+                                                    2.6 * len(groups)),
+                           squeeze=False, sharex=True)
+  width = 0.25
+  for ax, g in zip(axes[:, 0], groups):
+    for i, m in enumerate(sweep.methods()):
+      qs = [interval(col([r for r in sweep.rows if r["setting"] == s and r["method"] == m],
+                         f"test_acc_{g}")) for s in settings]
+      x = np.arange(len(settings)) + (i - 1) * width
+      _errorbar(ax, x, qs, color=COLORS[m], ls="none", label=m)
+    ax.axhline(0.5, color="k", lw=0.5)
+    ax.set_ylim(0.45, 1.02)
+    _axes_text(ax, f"{g} group", "", "test accuracy", legend=False)
+  axes[0, 0].legend(fontsize=8, loc="lower left", ncol=3)
+  axes[-1, 0].set_xticks(range(len(settings)), settings, rotation=30, ha="right")
+  _title(fig, f"Regime search: per-group test accuracy of each method at each setting (mean "
+         f"and 95% interval over {sweep.seeds()} seeds)", 80)
+  return _save(fig, out, "regime.png")
+
+
+def _save(fig, out, name) -> str:
+  path = os.path.join(out, name)
+  if fig.get_layout_engine() is None:
+    fig.tight_layout()
+  fig.savefig(path, dpi=110, bbox_inches="tight")
+  _plt().close(fig)
+  return path
+
+
+FIGURES = (fig_trajectories, fig_noise, fig_rarity, fig_noise_grid, fig_phase, fig_cutsize,
+           fig_dimension, fig_threshold, fig_regime, fig_evenness)

@@ -1,0 +1,139 @@
+"""A finished sweep directory as rows and labels, and the settings claims are tested at.
+
+A *setting* fixes every swept label except `method` (and Cutout's `C`, which picks the
+Cutout variant compared): `Sweep.rows_at(at)` returns the runs of every method there.
+Labels that `at` does not name take the grid's first value (the base setting).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Mapping, Optional
+
+import numpy as np
+
+from jaxcut import io
+from jaxcut.store import load_trajectories, read_results
+
+METHOD_ORDER = ("erm", "cutout", "cutmix")
+
+
+class Sweep:
+  """A finished sweep directory: rows (diverged runs set apart), grid description, trajectories."""
+
+  def __init__(self, path: str):
+    self.path = path
+    self.grid = io.read_json(os.path.join(path, "grid.json"))
+    self.manifest = io.read_json(os.path.join(path, "manifest.json"))
+    rows = read_results(path)
+    self.diverged = [int(r["run_id"]) for r in rows if r["diverged"] == "True"]
+    self.rows = [r for r in rows if r["diverged"] != "True"]
+    labels = []
+    for p in self.grid["points"]:
+      labels += [k for k in p if k not in labels]
+    labels += [a["name"] for a in self.grid["axes"] if a["name"] not in labels]
+    self.labels = labels
+    self.others = [k for k in labels if k != "method"]
+    self._traj = None
+
+  def _load_traj(self) -> list[dict]:
+    if self._traj is None:
+      t = load_trajectories(self.path)
+      self._traj = t.get("groups", [t])
+      self._where = {int(r): (g, i) for g, tr in enumerate(self._traj)
+                     for i, r in enumerate(tr["run_id"])}
+    return self._traj
+
+  def trajectory(self, run_ids, name: str) -> np.ndarray:
+    """[R, time, ...] trajectory `name` of the given runs (which must share its shape)."""
+    groups = self._load_traj()
+    return np.stack([groups[g]["trajectories"][name][i]
+                     for g, i in (self._where[int(r)] for r in run_ids)])
+
+  def steps(self, run_id) -> np.ndarray:
+    """[time] the logged steps of a run."""
+    groups = self._load_traj()
+    g, i = self._where[int(run_id)]
+    return groups[g]["step"][i]
+
+  def groups(self) -> list[str]:
+    return self.rows[0]["groups"].split("|") if self.rows else []
+
+  def seeds(self, rows=None) -> int:
+    return len({r["seed"] for r in (self.rows if rows is None else rows)})
+
+  # ------------------------------------------------------------------------- settings
+
+  def first_value(self, label: str) -> str:
+    """The label's value in the first run (the grid's base setting)."""
+    return self.rows[0].get(label, "") if self.rows else ""
+
+  def rows_at(self, at: Optional[Mapping] = None, over: tuple = ()) -> list[dict]:
+    """Runs of every method at the setting `at` (label -> value); labels in `over` are
+    left free (a claim that spans an axis). Cutout runs use `at`'s C, else the base
+    config's C when C is swept."""
+    at = dict(at or {})
+    want = {}
+    for k in self.others:
+      if k in over or k == "C":
+        continue
+      want[k] = _norm(at[k]) if k in at else _norm(self.first_value(k))
+    base_c = at.get("C", self.grid["base"]["C"])
+    out = []
+    for r in self.rows:
+      if any(_norm(r.get(k, "")) != v for k, v in want.items()):
+        continue
+      if "C" in self.others and "C" not in over and r["method"] == "cutout" \
+          and _norm(r["C"]) != _norm(base_c):
+        continue
+      out.append(r)
+    return out
+
+  def base_rows(self, method: Optional[str] = None) -> list[dict]:
+    rows = self.rows_at()
+    return [r for r in rows if method is None or r["method"] == method]
+
+  def methods(self, rows=None) -> list[str]:
+    present = {r["method"] for r in (rows if rows is not None else self.rows)}
+    return [m for m in METHOD_ORDER if m in present]
+
+  def setting_text(self, rows=None, over: tuple = ()) -> str:
+    rows = rows if rows is not None else self.base_rows()
+    if not rows:
+      return "(no runs)"
+    r = rows[0]
+    fixed = ", ".join(f"{k}={_short(r[k])}" for k in self.others
+                      if k != "C" and k in r and k not in over)
+    text = (f"n={r['n']}, d={_short(r['d'])}, P={r['P']}, T={r['steps']}, "
+            f"backend={r.get('backend', 'direct')}, seeds={self.seeds(rows)}")
+    if "cutout" in self.methods(rows):
+      text += f", Cutout C={next(x['C'] for x in rows if x['method'] == 'cutout')}"
+    return text + (f"; {fixed}" if fixed else "")
+
+
+def _norm(v) -> str:
+  """A label value as text that compares equal across '1000', '1000.0' and 1000."""
+  try:
+    x = float(v)
+  except (TypeError, ValueError):
+    return str(v)
+  return repr(x) if math.isfinite(x) else str(x)
+
+
+def _short(v) -> str:
+  try:
+    x = float(v)
+  except (TypeError, ValueError):
+    return str(v)
+  return f"{x:.4g}"
+
+
+def col(rows, name) -> np.ndarray:
+  return np.array([float(r[name]) for r in rows])
+
+
+def by_seed(rows, name, method: Optional[str] = None) -> dict:
+  """{seed: value of column `name`} over rows (of one method)."""
+  return {r["seed"]: float(r[name]) for r in rows
+          if (method is None or r["method"] == method) and r.get(name, "") != ""}

@@ -1,0 +1,117 @@
+"""Learning thresholds: how frequent a feature must be for a method to learn it.
+
+Along a frequency scale, a *threshold* is where test accuracy on a feature's points
+first falls below `ACC_LEVEL`, scanning from frequent to rare, interpolated linearly in
+log frequency between the two values around the crossing. It is clipped to the scanned
+range: the largest value if accuracy starts below the level, the smallest if it never
+falls below (`clipped` counts those). Two scales:
+
+* The rarity grid's probe frequency q (one run per q; `per_seed`): thresholds per seed,
+  since a seed's runs share their data stream.
+* A rarity *ladder* (the threshold grid; `run_threshold`): one run holds G groups of one
+  feature each with masses ~ 2^-g, so its per-group test accuracies trace the whole
+  curve. The scale is the feature *count*: the expected number of training points that
+  carry one signed feature v_{s,k}, n rho_k / 2.
+
+The threshold grid fits, per method and seed, log(threshold count) against log(sigma^2 d)
+along an arm where one noise level varies: the slope is the exponent. The theory's
+scaling (a feature is learned when its count outgrows the memorisation speed sigma^2 d
+of the noise it competes with) predicts exponent 1 in sigma_d for ERM, in sigma_b and
+not sigma_d for Cutout, and neither for CutMix.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from jaxcut import stats
+
+ACC_LEVEL = 0.75  # halfway between chance and perfect
+
+
+def crossing(freqs, values, level: float = ACC_LEVEL) -> tuple[float, bool]:
+  """(threshold, clipped) of one curve; see the module docstring."""
+  order = np.argsort(np.asarray(freqs, float))[::-1]
+  f = np.asarray(freqs, float)[order]
+  v = np.asarray(values, float)[order]
+  if v[0] < level:
+    return float(f[0]), True
+  for i in range(1, len(f)):
+    if v[i] < level:
+      a, b = v[i - 1] - level, level - v[i]
+      w = a / (a + b)
+      return float(np.exp((1 - w) * np.log(f[i - 1]) + w * np.log(f[i]))), False
+  return float(f[-1]), True
+
+
+def per_seed(rows, method: str, axis: str, column: str, level: float = ACC_LEVEL,
+             with_clipped: bool = False):
+  """{seed: threshold} of `method` along `axis` (and the number clipped, if asked)."""
+  mine = [r for r in rows if r["method"] == method and r.get(column, "") != ""]
+  out, clipped = {}, 0
+  for seed in sorted({r["seed"] for r in mine}, key=int):
+    rs = [r for r in mine if r["seed"] == seed]
+    if len({r[axis] for r in rs}) < 2:
+      continue
+    t, c = crossing([float(r[axis]) for r in rs], [float(r[column]) for r in rs], level)
+    out[seed] = t
+    clipped += c
+  return (out, clipped) if with_clipped else out
+
+
+def ladder_counts(row) -> tuple[list[str], np.ndarray]:
+  """(group names, [G] expected count n rho_k / 2 of one signed feature of each group)."""
+  groups = row["groups"].split("|")
+  n = float(row["n"])
+  return groups, np.array([n * float(row[f"mass_{g}"]) / (2 * float(row[f"count_{g}"]))
+                           for g in groups])
+
+
+def run_threshold(row, level: float = ACC_LEVEL) -> tuple[float, bool]:
+  """(threshold count, clipped) of one ladder run, from its per-group test accuracy."""
+  groups, counts = ladder_counts(row)
+  return crossing(counts, [float(row[f"test_acc_{g}"]) for g in groups], level)
+
+
+def arm_thresholds(rows, method: str, sigma: str, level: float = ACC_LEVEL):
+  """Threshold counts on the arm where `sigma` varies: ({sigma^2 d: {seed: count}}, number
+  clipped)."""
+  arm = [r for r in rows if r.get("arm") == sigma and r["method"] == method
+         and r.get("test_acc", "") != ""]
+  out, clipped = {}, 0
+  for r in arm:
+    t, c = run_threshold(r, level)
+    out.setdefault(float(r[sigma]) ** 2 * float(r["d"]), {})[r["seed"]] = t
+    clipped += c
+  return dict(sorted(out.items())), clipped
+
+
+def exponents(rows, method: str, sigma: str, level: float = ACC_LEVEL) -> dict:
+  """{seed: slope of log threshold count on log sigma^2 d} along the `sigma` arm."""
+  curve, _ = arm_thresholds(rows, method, sigma, level)
+  if len(curve) < 2:
+    return {}
+  seeds = set.intersection(*[set(v) for v in curve.values()])
+  out = {}
+  for s in sorted(seeds, key=int):
+    xs = [math.log(x) for x in curve]
+    ys = [math.log(curve[x][s]) for x in curve]
+    out[s] = stats.fit_line(xs, ys)[0]
+  return out
+
+
+def fitted_line(rows, method: str, sigma: str, level: float = ACC_LEVEL) -> dict:
+  """Mean-over-seeds fit for drawing: {x: [sigma^2 d], mean: [count], lo, hi, slope, icept,
+  clipped, total}."""
+  curve, clipped = arm_thresholds(rows, method, sigma, level)
+  xs = sorted(curve)
+  logs = [[math.log(v) for v in curve[x].values()] for x in xs]
+  qs = [stats.interval(v) for v in logs]
+  slope, icept = stats.fit_line([math.log(x) for x in xs], [q["mean"] for q in qs])
+  return {"x": xs, "mean": [math.exp(q["mean"]) for q in qs],
+          "lo": [math.exp(q["lo"]) if q["n"] > 1 else float("nan") for q in qs],
+          "hi": [math.exp(q["hi"]) if q["n"] > 1 else float("nan") for q in qs],
+          "slope": slope, "icept": icept, "clipped": clipped,
+          "total": sum(len(v) for v in curve.values())}
