@@ -28,7 +28,9 @@ def run(main: Callable[[Sequence[str]], int], argv: Sequence[str] | None = None)
   try:
     code = main(argv)
   except (flags.Error, InputError) as e:
-    print(f"error: {e}", file=sys.stderr)
+    # one write: lines of processes sharing a pipe stay whole
+    sys.stderr.write(f"error: {e}\n")
+    sys.stderr.flush()
     sys.exit(2)
   sys.exit(code or 0)
 

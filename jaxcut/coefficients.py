@@ -1,4 +1,4 @@
-"""Feature-learning and noise-memorisation coefficients (SETTING.md "What is tracked").
+"""Feature-learning and noise-memorisation coefficients (docs/model.md, section 4).
 
 Gradient descent keeps w_s^(t) - w_s^(0) in span(features, training noise), so
 

@@ -120,7 +120,8 @@ TRACED_FIELDS = ("group_masses",) + tuple(
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-  """Everything that defines one run except its seed. Defaults: SETTING.md's reference."""
+  """Everything that defines one run except its seed. Defaults: the reference setting
+  (docs/model.md)."""
   # data (static)
   P: int = 3
   d: int = 2000
@@ -302,7 +303,7 @@ def _bool(x):
 
 
 PRESETS: Mapping[str, Config] = {
-    # SETTING.md's reference setting.
+    # The reference setting: P = 3, d = 2000, n = 300, common / rare / extreme groups.
     "reference": Config(),
     # A quick look at the same effects (seconds per run on a laptop CPU).
     "small": Config(n=100, d=1000, steps=1000, log_every=20, n_test=1000,

@@ -1,4 +1,4 @@
-"""Feature-noise patch data (Oh & Yun 2024, Sec. 2; SETTING.md "Data").
+"""Feature-noise patch data (Oh & Yun 2024, Sec. 2; docs/model.md, section 1).
 
 A sample is X = (x^(1), ..., x^(P)) in R^{P x d} with label y in {-1, +1}:
 

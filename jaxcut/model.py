@@ -1,4 +1,4 @@
-"""Two-layer CNN shared across patches (SETTING.md "Network").
+"""Two-layer CNN shared across patches (docs/model.md, section 2).
 
     f_W(X) = sum_p sum_j phi(<w_{+1,j}, x^(p)>) - sum_p sum_j phi(<w_{-1,j}, x^(p)>),
 

@@ -1,4 +1,4 @@
-"""Training objectives: ERM, Cutout and CutMix, exact and sampled (SETTING.md).
+"""Training objectives: ERM, Cutout and CutMix, exact and sampled (docs/model.md, section 3).
 
 All work on the per-patch outputs a [n, P] of `jaxcut.model` and labels y [n]; l(z) =
 log(1 + exp(-z)). Subsets S of [P] are bit masks: `subset_masks(P)[S, p] = 1` iff p in S.

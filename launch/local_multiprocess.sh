@@ -11,11 +11,15 @@ if [ $# -lt 1 ] || ! [[ "$1" =~ ^[1-9][0-9]*$ ]]; then
   exit 2
 fi
 N=$1; shift
-PORT=${JAXCUT_PORT:-$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
+# The interpreter: $PYTHON if set, else the python on PATH (say which, so a venv that is
+# not activated is noticed).
+PY=${PYTHON:-$(command -v python || command -v python3)}
+echo "launch: $N processes of $PY" >&2
+PORT=${JAXCUT_PORT:-$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}
 pids=()
 for ((i = 0; i < N; i++)); do
   JAXCUT_COORDINATOR="127.0.0.1:$PORT" JAXCUT_NUM_PROCESSES="$N" JAXCUT_PROCESS_ID="$i" \
-    python -m jaxcut.sweep --distributed "$@" &
+    "$PY" -m jaxcut.sweep --distributed "$@" &
   pids+=($!)
 done
 status=0

@@ -1,6 +1,6 @@
 """Cut size: Cutout with C = 1..P-1 for P in {3, 4, 6}, with ERM and CutMix at each P.
 
-SETTING.md: C = P - 1 keeps one patch alone, so features and noise decouple; the paper's
+C = P - 1 keeps one patch alone, so features and noise decouple; the paper's
 "Cutout misses extremely rare features" needs C < P - 1.
 """
 

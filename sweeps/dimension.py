@@ -1,6 +1,6 @@
 """Dimension: d from 10^3 to 10^6 with sigma^2 d held fixed, 3 methods, gram backend.
 
-The paper's regime needs d >> n (sigma_d / sigma_b)^2 (SETTING.md): at the reference
+The paper's regime needs d >> n (sigma_d / sigma_b)^2 (README, Findings): at the reference
 d = 2000 memorised weak noise costs CutMix overall test accuracy. Scaling sigma_d and
 sigma_b by sqrt(2000 / d) keeps every noise norm ||xi|| = sigma sqrt(d) as at the
 reference while the noise vectors grow more orthogonal. The gram backend makes every d

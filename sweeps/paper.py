@@ -1,4 +1,4 @@
-"""Paper: SETTING.md's reference setting, 3 methods, trajectories dense enough for Figure 1."""
+"""Paper: the reference setting (docs/model.md), 3 methods, trajectories dense enough for Figure 1."""
 
 from jaxcut.config import PRESETS
 from jaxcut.grid import Axis, Grid

@@ -30,7 +30,8 @@ HANG_S = int(os.environ.get("JAXCUT_TEST_HANG_S", "180"))
 
 
 def launch(n, *args):
-  env = dict(os.environ, JAXCUT_PORT=str(free_port()), PYTHONFAULTHANDLER="1")
+  env = dict(os.environ, JAXCUT_PORT=str(free_port()), PYTHONFAULTHANDLER="1",
+             PYTHON=sys.executable)
   p = subprocess.Popen(["bash", os.path.join(ROOT, "launch", "local_multiprocess.sh"), str(n),
                         *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -115,4 +116,5 @@ def test_every_process_reports_process_0s_verdict_on_the_output_dir(tmp_path):
   assert r.returncode == 2, r.stderr[-3000:]
   lines = [l for l in r.stderr.splitlines() if l.startswith("error:")]
   assert len(lines) == 2 and all("holds no sweep" in l for l in lines), r.stderr[-3000:]
+  assert f"launch: 2 processes of {sys.executable}" in r.stderr
   assert sorted(os.listdir(out)) == ["notes.txt"]  # nothing written

@@ -143,7 +143,7 @@ def test_paper_direction_on_reference_setting():
   """Rare/common feature-output ratio ERM < Cutout < CutMix; CutMix beats ERM on rare test
   points.
 
-  SETTING.md's reference setting, 4 seeds each, exact objectives.
+  The reference setting, 4 seeds each, exact objectives.
   """
   seeds = jnp.stack([jax.random.key(s) for s in range(4)])
   ratio, rare_acc = {}, {}
