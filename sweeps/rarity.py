@@ -7,7 +7,8 @@ setting, 384 runs) uses the gram backend: the same runs in law, ~2x faster at d 
 """
 
 from jaxcut.config import PRESETS
-from jaxcut.grid import Axis, Grid
+from jaxcut.analysis.claims import PAPER
+from jaxcut.grid import Axis, Claim, Grid
 
 SIZES = ("cpu", "paper")
 FREQS = tuple(2.0 ** -k for k in range(1, 9))  # 0.5 .. 1/256
@@ -22,4 +23,8 @@ def get_grid(size):
       axes=(Axis("method", ("erm", "cutout", "cutmix")),
             Axis("probe_freq", FREQS, fields=lambda q: {"group_masses": (1 - q, q)})),
       summary=("test_acc_probe", "output_probe", "margin_probe"),
+      # the paper's claims with the probe rare (q = 1/16: ~3 training points per signed
+      # feature at n = 100, ~9 at n = 300), and the thresholds along the whole curve
+      claims=tuple(Claim(c, at={"probe_freq": FREQS[3]}) for c in PAPER)
+      + (Claim("rarity_thresholds"),),
       description=__doc__.splitlines()[0])

@@ -35,6 +35,13 @@ def _title(fig, text: str, width: int = 110) -> None:
   fig.suptitle("\n".join(textwrap.wrap(text, width)), fontsize=10)
 
 
+def _shape(sweep: Sweep, *skip: str) -> str:
+  """'n=.., d=.., P=.., T=.., seeds=..' of the sweep's first run (without `skip`)."""
+  r = sweep.rows[0]
+  parts = {"n": r["n"], "d": r["d"], "P": r["P"], "T": r["steps"], "seeds": sweep.seeds()}
+  return ", ".join(f"{k}={v}" for k, v in parts.items() if k not in skip)
+
+
 def _band(ax, x, runs, color, label):
   runs = np.asarray(runs)
   mean = runs.mean(0)
@@ -141,10 +148,8 @@ def fig_rarity(sweep: Sweep, out: str) -> Optional[str]:
     _axes_text(ax, "", "probe feature frequency per sample", name)
   axes[0].axhline(thresholds.ACC_LEVEL, color="k", lw=0.5, ls=":")
   axes[0].axhline(0.5, color="k", lw=0.5)
-  rows = sweep.rows
   _title(fig, f"Rarity (95% intervals over seeds; dashed: each method's learning threshold, "
-         f"where probe test accuracy falls below {thresholds.ACC_LEVEL}): n={rows[0]['n']}, "
-         f"d={rows[0]['d']}, P={rows[0]['P']}, T={rows[0]['steps']}, seeds={sweep.seeds()}")
+         f"where probe test accuracy falls below {thresholds.ACC_LEVEL}): {_shape(sweep)}")
   return _save(fig, out, "rarity.png")
 
 
@@ -174,9 +179,8 @@ def fig_noise_grid(sweep: Sweep, out: str) -> Optional[str]:
     ax.set_yticks(range(len(sd)), [f"{a:.3g}" for a in sd])
     _axes_text(ax, m, "sigma_b (background noise)", "sigma_d (dominant noise)", legend=False)
   fig.colorbar(im, ax=axes[0].tolist(), label=f"test accuracy, {rare} group")
-  r = sweep.rows[0]
-  _title(fig, f"{rare}-group test accuracy over noise levels (mean over seeds): n={r['n']}, "
-         f"d={r['d']}, P={r['P']}, T={r['steps']}, seeds={sweep.seeds()}")
+  _title(fig, f"{rare}-group test accuracy over noise levels (mean over seeds): "
+         f"{_shape(sweep)}")
   return _save(fig, out, "noise_heatmap.png")
 
 
@@ -210,9 +214,7 @@ def fig_phase(sweep: Sweep, out: str) -> Optional[str]:
     _axes_text(ax, m, "probe feature frequency per sample", "sigma_d (dominant noise)",
                legend=False)
   fig.colorbar(im, ax=axes[0].tolist(), label="test accuracy, probe group")
-  r = sweep.rows[0]
-  _title(fig, f"Phase diagram ({len(xs)} x {len(ys)} points, {sweep.seeds()} seeds): "
-         f"n={r['n']}, d={r['d']}, P={r['P']}, T={r['steps']}", 70)
+  _title(fig, f"Phase diagram ({len(xs)} x {len(ys)} points): {_shape(sweep)}", 70)
   return _save(fig, out, "phase.png")
 
 
@@ -237,9 +239,8 @@ def fig_cutsize(sweep: Sweep, out: str) -> Optional[str]:
           ax.axhline(col(ref, f"test_acc_{g}").mean(), color=cmap(gi), ls=ls, lw=1)
     ax.set_xticks(Cs)
     _axes_text(ax, f"P={P} (dotted: ERM, dashed: CutMix)", "cut size C", "test accuracy")
-  r = sweep.rows[0]
-  _title(fig, f"Test accuracy per rarity group vs cut size (mean over seeds): n={r['n']}, "
-         f"d={r['d']}, T={r['steps']}, seeds={sweep.seeds()}")
+  _title(fig, f"Test accuracy per rarity group vs cut size (mean over seeds): "
+         f"{_shape(sweep, 'P')}")
   return _save(fig, out, "cutsize.png")
 
 
@@ -275,10 +276,8 @@ def fig_dimension(sweep: Sweep, out: str) -> Optional[str]:
                              "paired difference in overall test accuracy")):
     ax.set_xscale("log")
     _axes_text(ax, "", "dimension d (sigma^2 d fixed)", name)
-  rows = sweep.rows
-  _title(fig, f"Dimension (95% intervals over seeds): n={rows[0]['n']}, P={rows[0]['P']}, "
-         f"T={rows[0]['steps']}, backend={rows[0].get('backend', 'direct')}, "
-         f"seeds={sweep.seeds()}")
+  _title(fig, f"Dimension (95% intervals over seeds): {_shape(sweep, 'd')}, "
+         f"backend={sweep.rows[0].get('backend', 'direct')}")
   return _save(fig, out, "dimension.png")
 
 
@@ -324,11 +323,9 @@ def fig_threshold(sweep: Sweep, out: str) -> Optional[str]:
     other = "sigma_b" if arm == "sigma_d" else "sigma_d"
     _axes_text(ax, f"{arm} varies ({other}^2 d = {float(r0[other]) ** 2 * d:.3g})",
                f"{arm}^2 d", "threshold count (training points per signed feature)")
-  r = sweep.rows[0]
   _title(fig, f"Learning thresholds: the feature count where test accuracy on the feature's "
          f"points falls below {thresholds.ACC_LEVEL} (geometric mean and 95% interval over "
-         f"seeds; lines: least-squares fit of the mean, slope = exponent): n={r['n']}, "
-         f"d={r['d']}, P={r['P']}, T={r['steps']}, seeds={sweep.seeds()}")
+         f"seeds; lines: least-squares fit of the mean, slope = exponent): {_shape(sweep)}")
   return _save(fig, out, "threshold.png")
 
 
