@@ -27,3 +27,16 @@ def assert_rows_close(a, b, rtol=1e-6):
       else:
         np.testing.assert_allclose(x, y, rtol=0 if k in ABSOLUTE else rtol,
                                    atol=ABSOLUTE.get(k, 1e-9), err_msg=k)
+
+
+import jax
+import pytest
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _fresh_jax_caches():
+  """Drop compiled programs between test modules: one pytest process compiles hundreds of
+  programs, and holding them all grew the process past 4 GB (an XLA compile once crashed
+  late in a full run)."""
+  yield
+  jax.clear_caches()

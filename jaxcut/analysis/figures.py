@@ -22,6 +22,7 @@ from jaxcut.stats import interval, paired
 COLORS = {"erm": "tab:blue", "cutout": "tab:orange", "cutmix": "tab:green"}
 ROLES = ("feature", "dominant", "background")
 OUTPUT_LABEL = "feature output s f(v)"
+MARGIN_LABEL = "feature margin sum_j <w_s - w_-s, v>"
 
 
 def _plt():
@@ -129,11 +130,11 @@ def fig_rarity(sweep: Sweep, out: str) -> Optional[str]:
   if "probe_freq" not in sweep.labels or len(sweep.others) > 1:  # (phase grids: fig_phase)
     return None
   plt = _plt()
-  fig, axes = plt.subplots(1, 2, figsize=(11, 4.0))
+  fig, axes = plt.subplots(1, 3, figsize=(15, 4.0))
   for m in sweep.methods():
     rows = [r for r in sweep.rows if r["method"] == m]
     freqs = sorted({float(r["probe_freq"]) for r in rows})
-    for ax, name in zip(axes, ("test_acc_probe", "output_probe")):
+    for ax, name in zip(axes, ("test_acc_probe", "output_probe", "margin_probe")):
       qs = [interval(col([r for r in rows if float(r["probe_freq"]) == f], name)) for f in freqs]
       _errorbar(ax, freqs, qs, color=COLORS[m], label=m)
     th = interval([math.log2(x) for x in thresholds.per_seed(
@@ -143,7 +144,7 @@ def fig_rarity(sweep: Sweep, out: str) -> Optional[str]:
         ax.axvline(2 ** th["mean"], color=COLORS[m], ls="--", lw=1,
                    label=f"{m} threshold" if ax is axes[0] else None)
   for ax, name in zip(axes, ("test accuracy on probe-feature points",
-                             f"probe {OUTPUT_LABEL}")):
+                             f"probe {OUTPUT_LABEL}", f"probe {MARGIN_LABEL}")):
     ax.set_xscale("log")
     _axes_text(ax, "", "probe feature frequency per sample", name)
   axes[0].axhline(thresholds.ACC_LEVEL, color="k", lw=0.5, ls=":")
