@@ -18,6 +18,9 @@ from absl import flags
 from jaxcut.config import METHODS, Config, InputError, field_names, preset
 
 
+MAX_SEED = 2 ** 32 - 1  # run keys are jax.random.key(uint32 seed): larger seeds would alias
+
+
 class UsageError(InputError):
   """Bad command-line use; reported as one line, exit code 2."""
 
@@ -28,11 +31,26 @@ def run(main: Callable[[Sequence[str]], int], argv: Sequence[str] | None = None)
   try:
     code = main(argv)
   except (flags.Error, InputError) as e:
-    # one write: lines of processes sharing a pipe stay whole
-    sys.stderr.write(f"error: {e}\n")
-    sys.stderr.flush()
+    _one_line(f"error: {e}")
     sys.exit(2)
+  except OSError as e:  # the file system: a full disk, a path that vanished, permissions
+    where = f" ({e.filename})" if e.filename else ""
+    _one_line(f"error: the file system refused: {e.strerror or e}{where}; what was "
+              f"committed is kept: fix it and rerun the same command to resume")
+    sys.exit(2)
+  except KeyboardInterrupt as e:
+    _one_line(str(e) if str(e) else "interrupted")
+    sys.stdout.flush()
+    # not sys.exit: tearing the interpreter down under an interrupted XLA call aborted
+    # the process (SIGABRT, "exception not rethrown"); results.csv is already written
+    os._exit(130)
   sys.exit(code or 0)
+
+
+def _one_line(text: str) -> None:
+  # one write: lines of processes sharing a pipe stay whole
+  sys.stderr.write(text.replace("\n", " ") + "\n")
+  sys.stderr.flush()
 
 
 def parse(fv: flags.FlagValues, argv: Sequence[str]) -> list[str]:
@@ -87,10 +105,19 @@ def train_main(argv: Sequence[str]) -> int:
   cfg = preset(fv.preset).replace(method=fv.method, exact=not fv.sampled,
                                   **config_overrides(fv, skip=("method", "exact")))
   cfg.validate()
+  if not 0 <= fv.seed <= MAX_SEED:
+    raise UsageError(f"--seed={fv.seed} is out of range: seed must be an integer in "
+                     f"0..{MAX_SEED}")
   enable_precision(cfg.dtype)
   spec = cfg.spec()
-  if fv.out and os.path.exists(os.path.join(fv.out, "metrics.json")):
-    print(f"note: overwriting the run in {fv.out}", file=sys.stderr)
+  from jaxcut import engine
+  engine.check_fits(cfg)
+  if fv.out:  # before training, so that a bad --out costs no compute
+    from jaxcut.store import SweepDir
+    SweepDir(fv.out).check_writable()
+    os.makedirs(fv.out, exist_ok=True)
+    if os.path.exists(os.path.join(fv.out, "metrics.json")):
+      print(f"note: overwriting the run in {fv.out}", file=sys.stderr)
 
   import jax
   from jaxcut import train as train_mod

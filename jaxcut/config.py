@@ -250,8 +250,33 @@ class Config:
     need(self.steps >= 1, "steps", "an integer >= 1")
     need(1 <= self.log_every <= self.steps and self.steps % self.log_every == 0,
          "log_every", f"an integer in 1..steps that divides steps={self.steps}")
-    need(self.n_test >= 1, "n_test", "an integer >= 1")
+    need(self.n_test >= G, "n_test", f"an integer >= the number of groups ({G}): the "
+         "test set is stratified by group")
+    self._validate_dtype_range()
     return self
+
+  def _validate_dtype_range(self) -> None:
+    """Every traced value must be a normal number of the run's dtype (no overflow to inf,
+    no underflow to 0), and so must the noise scales sigma^2 (d - 2K) the data uses."""
+    info = np.finfo(self.dtype)
+    lo, hi = float(info.tiny), float(info.max)
+
+    def normal(x):
+      return x == 0 or lo <= abs(x) <= hi
+
+    for f in TRACED_FIELDS:
+      for x in np.atleast_1d(getattr(self, f)):
+        if not normal(float(x)):
+          raise ConfigError(f"{f}={getattr(self, f)!r} is out of range: {f} must be 0 or of "
+                            f"magnitude {lo:.3g} .. {hi:.3g} in {self.dtype}")
+    dp = self.d - 2 * self.K
+    for f in ("sigma_d", "sigma_b", "sigma_0"):
+      x = getattr(self, f)
+      if not normal(x * x * dp):
+        raise ConfigError(
+            f"{f}={x!r} is out of range: {f}^2 (d - 2K) must be of magnitude {lo:.3g} .. "
+            f"{hi:.3g} in {self.dtype}, i.e. {f} in {math.sqrt(lo / dp):.3g} .. "
+            f"{math.sqrt(hi / dp):.3g} at d={self.d}")
 
 
 def field_names() -> Tuple[str, ...]:

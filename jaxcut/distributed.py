@@ -20,14 +20,25 @@ import jax
 
 
 def initialize(heartbeat_timeout_s: int = 30, init_timeout_s: int = 120) -> None:
+  """Start jax.distributed; a missing or unreachable coordinator is an InputError."""
+  from jaxcut.config import InputError
   kw = dict(initialization_timeout=init_timeout_s, heartbeat_timeout_seconds=heartbeat_timeout_s)
-  if "JAXCUT_COORDINATOR" in os.environ:
-    jax.distributed.initialize(
-        coordinator_address=os.environ["JAXCUT_COORDINATOR"],
-        num_processes=int(os.environ["JAXCUT_NUM_PROCESSES"]),
-        process_id=int(os.environ["JAXCUT_PROCESS_ID"]), **kw)
-  else:
-    jax.distributed.initialize(**kw)
+  try:
+    if "JAXCUT_COORDINATOR" in os.environ:
+      try:
+        n, i = int(os.environ["JAXCUT_NUM_PROCESSES"]), int(os.environ["JAXCUT_PROCESS_ID"])
+      except (KeyError, ValueError):
+        raise InputError("--distributed with JAXCUT_COORDINATOR needs JAXCUT_NUM_PROCESSES "
+                         "and JAXCUT_PROCESS_ID (integers)") from None
+      jax.distributed.initialize(coordinator_address=os.environ["JAXCUT_COORDINATOR"],
+                                 num_processes=n, process_id=i, **kw)
+    else:
+      jax.distributed.initialize(**kw)
+  except (ValueError, RuntimeError) as e:
+    raise InputError(f"--distributed could not start jax.distributed ({str(e).splitlines()[0]}); "
+                     "set JAXCUT_COORDINATOR=host:port, JAXCUT_NUM_PROCESSES and "
+                     "JAXCUT_PROCESS_ID, or launch under SLURM / Open MPI / Cloud TPU "
+                     "(launch/README.md)") from None
   if jax.process_index() != 0:  # one voice: orbax/absl chatter only from process 0
     from absl import logging
     logging.set_verbosity(logging.ERROR)

@@ -16,15 +16,17 @@ runs as half the device memory holds (see `bytes_per_run`), capped at 1024. `--c
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
+import os
 from typing import Sequence
 
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from jaxcut.config import Config, Spec, Static
+from jaxcut.config import Config, ConfigError, Spec, Static
 from jaxcut.train import train
 
 AXIS = "runs"
@@ -51,6 +53,32 @@ def bytes_per_run(static: Static) -> int:
     words += 8 * m * d + static.n_log * 2 * m * d  # filters, snapshots
   words += static.n_log * (8 * m * K + 32)
   return 4 * words
+
+
+def device_memory() -> int:
+  """Bytes one device can hold: host RAM on CPU, the reported limit on GPU/TPU."""
+  if jax.default_backend() == "cpu":
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+  try:
+    return int(jax.local_devices()[0].memory_stats()["bytes_limit"])
+  except Exception:  # backends without memory_stats
+    return 16 << 30
+
+
+def check_fits(cfg: Config) -> None:
+  """Refuse (ConfigError, before any compute) a run too large for one device."""
+  static = cfg.static()
+  scale = 2 if static.dtype == "float64" else 1
+  need, have = scale * bytes_per_run(static), device_memory()
+  if need <= have // 2:
+    return
+  small_d = dataclasses.replace(static, d=min(static.d, 2 * static.K + 1))
+  field = "d" if static.d and scale * bytes_per_run(small_d) <= have // 2 else "n"
+  hint = "use backend=gram, whose cost does not grow with d" if field == "d" else \
+      "use a smaller n, or exact=false for Cutout/CutMix"
+  raise ConfigError(f"{field}={getattr(cfg, field)} is out of range for this device: one run "
+                    f"needs about {need / 2 ** 30:.3g} GiB and it has {have / 2 ** 30:.3g} GiB; "
+                    f"{hint}")
 
 
 def default_layout(static: Static, n_runs: int, n_devices: int) -> tuple[int, int]:

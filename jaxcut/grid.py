@@ -101,8 +101,9 @@ class Grid:
 
   def runs(self) -> list[Run]:
     """Expand and validate every run; raise GridError naming the first bad one."""
-    if not isinstance(self.seeds, int) or self.seeds < 1:
-      raise GridError(f"grid {self.name}: seeds={self.seeds!r} must be an integer >= 1")
+    if not isinstance(self.seeds, int) or not 1 <= self.seeds <= 2 ** 32:
+      raise GridError(f"grid {self.name}: seeds={self.seeds!r} must be an integer in "
+                      f"1..2^32 (seeds are 0..seeds-1, uint32)")
     if not self.points:
       raise GridError(f"grid {self.name}: points is empty")
     names = [a.name for a in self.axes]
@@ -130,7 +131,30 @@ class Grid:
           raise GridError(f"grid {self.name} ({where}): {e}") from None
         for s in range(self.seeds):
           runs.append(Run(len(runs), s, cfg, labels))
+    self._check_columns(runs)
     return runs
+
+  def _check_columns(self, runs: Sequence[Run]) -> None:
+    """summary= and contrasts= must name results.csv columns and methods the runs have."""
+    from jaxcut.results import result_columns
+    configs = {r.config for r in runs}
+    columns = set().union(*(result_columns(c, self.label_names()) for c in configs))
+    methods = {c.method for c in configs}
+    for col in self.summary:
+      if col not in columns:
+        raise GridError(f"grid {self.name}: summary column {col!r} is not a results.csv "
+                        f"column of this grid (e.g. {', '.join(sorted(columns)[:8])}, ...)")
+    for c in self.contrasts:
+      if len(c) != 3:
+        raise GridError(f"grid {self.name}: contrast {c!r} must be (method a, method b, column)")
+      a, b, col = c
+      for m in (a, b):
+        if m not in methods:
+          raise GridError(f"grid {self.name}: contrast {c!r} names method {m!r}, which the "
+                          f"grid does not run (it runs {', '.join(sorted(methods))})")
+      if col not in columns:
+        raise GridError(f"grid {self.name}: contrast {c!r} names column {col!r}, which is "
+                        f"not a results.csv column of this grid")
 
   def label_names(self) -> list[str]:
     names = []
@@ -206,16 +230,40 @@ def load(name: str, size: Optional[str] = None) -> Grid:
                     f"or a path to a .py grid file")
   spec = importlib.util.spec_from_file_location(f"jaxcut_grid_{abs(hash(path))}", path)
   module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  sizes: Sequence[str] = getattr(module, "SIZES", ("cpu",))
+  try:
+    spec.loader.exec_module(module)
+  except Exception as e:  # a grid file is user code: its error is the user's input error
+    raise GridError(f"grid file {path} does not load: {_where(e, path)}") from None
+  sizes = getattr(module, "SIZES", ("cpu",))
+  if not callable(getattr(module, "get_grid", None)):
+    raise GridError(f"grid file {path} defines no get_grid(size) function")
+  if not isinstance(sizes, (tuple, list)) or not sizes or not all(isinstance(x, str) for x in sizes):
+    raise GridError(f"grid file {path}: SIZES must be a non-empty tuple of names")
   size = size or sizes[0]
   if size not in sizes:
     raise GridError(f"grid {name}: size={size!r} is unknown: size must be one of "
                     f"{', '.join(sizes)}")
-  grid = module.get_grid(size)
+  try:
+    grid = module.get_grid(size)
+  except InputError:
+    raise
+  except Exception as e:
+    raise GridError(f"grid file {path}: get_grid({size!r}) raised {_where(e, path)}") from None
   if not isinstance(grid, Grid):
     raise GridError(f"grid {name}: get_grid must return a jaxcut.grid.Grid")
   return dataclasses.replace(grid, size=size)
+
+
+def _where(e: Exception, path: str) -> str:
+  """'Type: message (line N)' of an exception raised by a grid file."""
+  line = getattr(e, "lineno", None)
+  tb = e.__traceback__
+  while tb is not None:
+    if tb.tb_frame.f_code.co_filename == path:
+      line = tb.tb_lineno
+    tb = tb.tb_next
+  text = getattr(e, "msg", None) or str(e)
+  return f"{type(e).__name__}: {text}" + (f" (line {line})" if line else "")
 
 
 def with_overrides(grid: Grid, seeds: Optional[int] = None, steps: Optional[int] = None,

@@ -10,12 +10,15 @@ seeds) and `claims.json` (the same, machine-readable). One verdict rule for ever
 from __future__ import annotations
 
 import os
+import sys
 from typing import Sequence
 
 from jaxcut import io, stats
 from jaxcut.analysis import claims as claims_mod
 from jaxcut.analysis.figures import FIGURES
 from jaxcut.analysis.sweepdata import Sweep
+from jaxcut.config import InputError
+from jaxcut.store import SweepDir
 
 
 def declared_claims(sweep: Sweep) -> list[dict]:
@@ -40,7 +43,8 @@ def claim_table(results: list[dict]) -> list[str]:
   return lines
 
 
-def summary_markdown(sweep: Sweep, results: list[dict], figures: list[str]) -> str:
+def summary_markdown(sweep: Sweep, results: list[dict], figures: list[str],
+                     warnings: Sequence[str] = ()) -> str:
   g = sweep.grid
   counts = {v: sum(c["verdict"] == v for c in results) for v in stats.VERDICTS}
   lines = [f"# jaxcut report: grid `{g['name']}` ({g['size']} size)", "",
@@ -53,8 +57,7 @@ def summary_markdown(sweep: Sweep, results: list[dict], figures: list[str]) -> s
            "be; feature outputs and margins are evidence (docs/model.md defines every "
            "quantity).", "",
            "Verdicts: " + ", ".join(f"{n} {v}" for v, n in counts.items() if n) + ".", ""]
-  if sweep.diverged:
-    lines += [f"**Diverged runs, left out**: {', '.join(map(str, sweep.diverged))}.", ""]
+  lines += [f"**Warning: {w}.**" for w in warnings] + ([""] if warnings else [])
   lines += claim_table(results)
   if not results:
     lines.append("| (this grid declares no claims) | | | | |")
@@ -63,11 +66,54 @@ def summary_markdown(sweep: Sweep, results: list[dict], figures: list[str]) -> s
   return "\n".join(lines) + "\n"
 
 
-def write_report(path: str) -> tuple[str, list[str]]:
-  """Write DIR/report/{*.png, summary.md, claims.json}; returns (summary path, figures)."""
-  sweep = Sweep(path)
+class ReportError(InputError):
+  """A directory a report cannot be made from; one line."""
+
+
+def load(path: str) -> tuple[Sweep, list[str]]:
+  """The sweep at `path`, checked: (sweep, warnings about what is missing from it).
+
+  Raises ReportError (one line) for a directory that is not a finished sweep's: missing
+  or unreadable grid.json / manifest.json / results.csv, a results.csv without runs,
+  parts that fail their checks, or no run that did not diverge.
+  """
+  for name in ("results.csv", "grid.json", "manifest.json"):
+    if not os.path.isfile(os.path.join(path, name)):
+      raise ReportError(f"{path} holds no {name}: not a sweep directory (run python -m "
+                        f"jaxcut.sweep first)")
+  try:
+    sweep = Sweep(path)
+  except (OSError, ValueError, KeyError, TypeError) as e:
+    raise ReportError(f"{path} is damaged: {type(e).__name__}: {e}") from None
+  if not sweep.rows and not sweep.diverged:
+    raise ReportError(f"{path}/results.csv holds no runs")
   if not sweep.rows:
-    raise ValueError(f"{path}: no finished, non-diverged runs to report")
+    raise ReportError(f"{path}: all {len(sweep.diverged)} runs diverged; nothing to report "
+                      f"(see their configs in results.csv)")
+  bad = SweepDir(path).verify(sweep.manifest.get("fingerprint", ""),
+                              set(range(int(sweep.manifest.get("n_runs", 0)))), remove=False)
+  if bad:
+    raise ReportError(f"{path}: {bad[0]}" + (f" (and {len(bad) - 1} more)" if len(bad) > 1
+                                             else ""))
+  warnings = []
+  total = int(sweep.manifest.get("n_runs", 0))
+  have = len(sweep.rows) + len(sweep.diverged)
+  if have < total:
+    warnings.append(f"incomplete sweep: {have} of {total} runs are finished; rerun the "
+                    f"sweep to finish it")
+  if sweep.diverged:
+    warnings.append(f"{len(sweep.diverged)} runs diverged and are left out: run ids "
+                    f"{', '.join(map(str, sweep.diverged[:20]))}"
+                    + (" ..." if len(sweep.diverged) > 20 else ""))
+  return sweep, warnings
+
+
+def write_report(path: str) -> tuple[str, list[str]]:
+  """Write DIR/report/{*.png, summary.md, claims.json}; returns (summary path, figures).
+  Warnings (incomplete sweep, diverged runs) go to stderr and into summary.md."""
+  sweep, warnings = load(path)
+  for w in warnings:
+    print(f"warning: {w}", file=sys.stderr)
   out = os.path.join(path, "report")
   os.makedirs(out, exist_ok=True)
   figures = [f for f in (fn(sweep, out) for fn in FIGURES) if f]
@@ -78,17 +124,18 @@ def write_report(path: str) -> tuple[str, list[str]]:
                                                    "claims": results})
   summary = os.path.join(out, "summary.md")
   with open(summary, "w") as f:
-    f.write(summary_markdown(sweep, results, figures))
+    f.write(summary_markdown(sweep, results, figures, warnings))
   return summary, figures
 
 
 def main(argv: Sequence[str]) -> int:
   from jaxcut.cli import UsageError
   args = [a for a in argv[1:]]
+  if any(a in ("-h", "--help", "-help", "--helpfull") for a in args):
+    print(__doc__.strip())
+    return 0
   if len(args) != 1 or args[0].startswith("-"):
     raise UsageError("usage: python -m jaxcut.report SWEEP_DIR")
-  if not os.path.exists(os.path.join(args[0], "results.csv")):
-    raise UsageError(f"{args[0]} holds no results.csv (run python -m jaxcut.sweep first)")
   summary, figures = write_report(args[0])
   print(f"wrote {len(figures)} figures and {summary}")
   return 0

@@ -1,23 +1,36 @@
 """A sweep's output directory: committed parts, results.csv, manifest, trajectories.
 
+    DIR/.lock             held (flock) by the one sweep writing DIR; names its holder
     DIR/manifest.json     grid name, size, fingerprint, run count, versions, devices
-    DIR/grid.json         the grid (base config, axes, points, seeds): a config snapshot
-    DIR/results.csv       one row per finished run, sorted by run_id (rewritten per chunk)
-    DIR/parts/P.json      rows of one committed chunk: its commit marker, written last
-    DIR/parts/P/          orbax arrays of that chunk: run_id [r], step [r, T],
-                          trajectories {...: [r, T, ...]}, rho_final [r, 2, m, n, P]
+                          (written first, atomically)
+    DIR/grid.json         the grid (base config, axes, points, seeds, claims)
+    DIR/results.csv       one row per finished run, sorted by run_id (a view of the parts)
+    DIR/parts/P.json      one committed chunk's record: the grid fingerprint, its run ids,
+                          a SHA-256 of its array files, and its rows; written last
+    DIR/parts/P/          orbax arrays of that chunk: run_id [r], step [r, L],
+                          trajectories {...: [r, L, ...]}, rho_final [r, 2, m, n, P]
 
-A chunk is committed by saving its arrays (to P.partial, renamed to P) and then writing
-P.json atomically. A part directory without its json is an interrupted chunk: it is
-removed and its runs are done again on resume.
+One writer per directory: a sweep takes DIR/.lock (`fcntl.flock`, released by the OS
+when the process dies) before it changes anything, so a second sweep on the same --out,
+--overwrite included, is refused with one line naming the holder. A chunk is committed
+by saving its arrays (to P.partial, renamed to P) and then writing P.json atomically. On
+start, the sweep removes what interrupted writes left (*.tmp, *.partial, arrays without
+a record) and verifies every record against the grid's fingerprint, run ids and its
+arrays' checksum: a part that is foreign, incomplete, truncated or altered is removed,
+with a one-line warning, and its runs are computed again.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime
+import hashlib
 import io as _io
 import os
 import shutil
+import socket
+import sys
+import tempfile
 from typing import Iterable, Optional
 
 import numpy as np
@@ -25,69 +38,224 @@ import numpy as np
 from jaxcut import io
 from jaxcut.config import InputError
 
+LOCK = ".lock"
+RECORD_FIELDS = ("part", "fingerprint", "run_ids", "checksum", "rows")
+
 
 class SweepDirError(InputError):
-  """The output directory holds another sweep."""
+  """The output directory cannot take this sweep (another sweep, a lock, a bad path)."""
 
 
 def part_name(process: int, first_run: int) -> str:
   return f"p{process:03d}-r{first_run:07d}"
 
 
+def tree_checksum(path: str) -> str:
+  """SHA-256 over the relative names and contents of every file under `path`."""
+  h = hashlib.sha256()
+  for root, dirs, files in os.walk(path):
+    dirs.sort()
+    for f in sorted(files):
+      full = os.path.join(root, f)
+      h.update(os.path.relpath(full, path).encode() + b"\0")
+      with open(full, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+          h.update(block)
+      h.update(b"\0")
+  return h.hexdigest()
+
+
 class SweepDir:
   def __init__(self, path: str):
     self.path = os.path.abspath(path)
     self.parts = os.path.join(self.path, "parts")
+    self._lock_fd: Optional[int] = None
 
   def file(self, name: str) -> str:
     return os.path.join(self.path, name)
 
+  # ------------------------------------------------------------------ state of the directory
+
   def manifest(self) -> Optional[dict]:
     f = self.file("manifest.json")
-    return io.read_json(f) if os.path.exists(f) else None
+    if not os.path.exists(f):
+      return None
+    try:
+      return io.read_json(f)
+    except (OSError, ValueError) as e:
+      raise SweepDirError(f"--out {self.path}: manifest.json is unreadable ({e}); use "
+                          f"--overwrite to start over or another --out") from None
 
-  def check(self, fingerprint: str, overwrite: bool) -> None:
-    """Refuse a directory that holds a different sweep, unless overwrite (then wipe it)."""
+  def check_writable(self) -> None:
+    """--out must be a directory this process can write (it is created if missing);
+    one line otherwise. Tried, not inferred: root passes every permission check, and a
+    read-only file system passes os.access."""
+    if os.path.exists(self.path) and not os.path.isdir(self.path):
+      raise SweepDirError(f"--out {self.path} is a file, not a directory")
+    parent = self.path
+    while not os.path.exists(parent):
+      parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+      raise SweepDirError(f"--out {self.path} lies under {parent}, which is a file")
+    try:
+      os.makedirs(self.path, exist_ok=True)
+      fd, probe = tempfile.mkstemp(dir=self.path, suffix=".tmp")
+      os.close(fd)
+      os.remove(probe)
+    except OSError as e:
+      raise SweepDirError(f"--out {self.path} is not writable: {e.strerror}") from None
+
+  def _entries(self) -> list[str]:
+    """What the directory holds, beside the lock and leftovers of interrupted writes."""
+    if not os.path.isdir(self.path):
+      return []
+    out = []
+    for name in os.listdir(self.path):
+      if name == LOCK or name.endswith(".tmp"):
+        continue
+      if name == "parts" and not any(f.endswith(".json") for f in _listdir(self.parts)):
+        continue  # created, nothing committed yet
+      out.append(name)
+    return out
+
+  def committed(self) -> int:
+    return sum(f.endswith(".json") for f in _listdir(self.parts))
+
+  def plan(self, fingerprint: str, overwrite: bool) -> str:
+    """What starting this sweep here means: "fresh", "resume", or "replace" (wipe first).
+
+    Refuses (SweepDirError) a directory that holds other files, or another sweep with
+    committed runs, unless overwrite. Another sweep with nothing committed (it stopped
+    before its first chunk) is replaced: nothing is lost.
+    """
+    if not self._entries():
+      return "fresh"
+    if overwrite:
+      return "replace"
     old = self.manifest()
-    foreign = old is None and os.path.isdir(self.path) and os.listdir(self.path)
-    if overwrite and (old is not None or foreign):
-      shutil.rmtree(self.path)
-      return
-    if old is not None and old.get("fingerprint") != fingerprint:
-      raise SweepDirError(
-          f"--out {self.path} holds another sweep (grid {old.get('grid')}, "
-          f"size {old.get('size')}, fingerprint {old.get('fingerprint')}); use another --out "
-          f"or --overwrite")
-    if foreign:
+    if old is None:
       raise SweepDirError(f"--out {self.path} is not empty and holds no sweep; use another "
                           f"--out or --overwrite")
+    if old.get("fingerprint") == fingerprint:
+      return "resume"
+    if self.committed() == 0:
+      return "replace"
+    raise SweepDirError(
+        f"--out {self.path} holds another sweep (grid {old.get('grid')}, size "
+        f"{old.get('size')}, fingerprint {old.get('fingerprint')}, {self.committed()} parts "
+        f"committed); use another --out or --overwrite")
+
+  # ------------------------------------------------------------------------------ the lock
+
+  def lock(self) -> None:
+    """Take DIR/.lock for this process's life (or until `unlock`); refuse if held."""
+    import fcntl
+    os.makedirs(self.path, exist_ok=True)
+    fd = os.open(self.file(LOCK), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+      fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+      holder = os.pread(fd, 4096, 0).decode(errors="replace").strip() or "unknown process"
+      os.close(fd)
+      raise SweepDirError(f"--out {self.path} is being written by another sweep ({holder}); "
+                          f"wait for it to finish or use another --out") from None
+    who = (f"pid {os.getpid()} on {socket.gethostname()}, since "
+           f"{datetime.datetime.now().isoformat(timespec='seconds')}: "
+           f"{' '.join(sys.argv)[:300]}")
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, who.encode(), 0)
+    self._lock_fd = fd
+
+  def unlock(self) -> None:
+    if self._lock_fd is not None:
+      os.close(self._lock_fd)  # releases the flock
+      self._lock_fd = None
+
+  # ------------------------------------------------------------------------- setting up
+
+  def wipe(self) -> None:
+    """Remove everything but the lock (held by this process)."""
+    for name in os.listdir(self.path):
+      if name == LOCK:
+        continue
+      full = self.file(name)
+      if os.path.isdir(full) and not os.path.islink(full):
+        shutil.rmtree(full)
+      else:
+        os.remove(full)
 
   def start(self, manifest: dict, grid: dict) -> None:
-    os.makedirs(self.parts, exist_ok=True)
-    io.write_json(self.file("grid.json"), grid)
+    """manifest.json first (atomically), then grid.json and parts/."""
     io.write_json(self.file("manifest.json"), manifest)
+    io.write_json(self.file("grid.json"), grid)
+    os.makedirs(self.parts, exist_ok=True)
 
   def clean_partial(self) -> None:
-    """Remove arrays of chunks that were never committed."""
-    if not os.path.isdir(self.parts):
-      return
-    for name in os.listdir(self.parts):
+    """Remove what interrupted writes left: temporary files and uncommitted arrays."""
+    for base in (self.path, self.parts):
+      for name in _listdir(base):
+        full = os.path.join(base, name)
+        if name.endswith(".tmp") and os.path.isfile(full):
+          os.remove(full)
+    for name in _listdir(self.parts):
       full = os.path.join(self.parts, name)
       if os.path.isdir(full) and (name.endswith(".partial") or not os.path.exists(full + ".json")):
         shutil.rmtree(full, ignore_errors=True)
 
+  def verify(self, fingerprint: str, run_ids: set, remove: bool = True) -> list[str]:
+    """Check every part record against the grid; returns one warning per bad part (removed
+    when `remove`, so that its runs are computed again)."""
+    warnings, seen = [], set()
+    for f in sorted(_listdir(self.parts)):
+      if not f.endswith(".json"):
+        continue
+      name = f[:-len(".json")]
+      why = self._bad_part(name, fingerprint, run_ids, seen)
+      if why:
+        warnings.append(f"part {name} {why}: " + ("removed, its runs will be computed "
+                                                   "again" if remove else "rerun the sweep"))
+        if remove:
+          os.remove(os.path.join(self.parts, f))
+          shutil.rmtree(os.path.join(self.parts, name), ignore_errors=True)
+    return warnings
+
+  def _bad_part(self, name, fingerprint, run_ids, seen) -> Optional[str]:
+    try:
+      rec = io.read_json(os.path.join(self.parts, name + ".json"))
+    except (OSError, ValueError):
+      return "has an unreadable record"
+    if not isinstance(rec, dict) or any(k not in rec for k in RECORD_FIELDS):
+      return "has an incomplete record (or one written by an older jaxcut)"
+    if rec["fingerprint"] != fingerprint:
+      return "belongs to another sweep (its grid fingerprint differs)"
+    ids = rec["run_ids"]
+    if [r.get("run_id") for r in rec["rows"]] != ids or not set(ids) <= run_ids:
+      return "holds runs that are not this grid's"
+    if set(ids) & seen:
+      return "repeats runs of another part"
+    arrays = os.path.join(self.parts, name)
+    if not os.path.isdir(arrays):
+      return "has no arrays"
+    if tree_checksum(arrays) != rec["checksum"]:
+      return "has arrays that fail their checksum (truncated or altered)"
+    seen.update(ids)
+    return None
+
+  # --------------------------------------------------------------------------- records
+
   def part_records(self) -> list[dict]:
-    if not os.path.isdir(self.parts):
-      return []
     return [io.read_json(os.path.join(self.parts, f))
-            for f in sorted(os.listdir(self.parts)) if f.endswith(".json")]
+            for f in sorted(_listdir(self.parts)) if f.endswith(".json")]
 
   def finished_rows(self) -> dict[int, dict]:
     return {row["run_id"]: row for rec in self.part_records() for row in rec["rows"]}
 
-  def commit(self, name: str, rows: list[dict], arrays: dict) -> None:
-    io.save_tree(os.path.join(self.parts, name), arrays)
-    io.write_json(os.path.join(self.parts, name + ".json"), {"part": name, "rows": rows})
+  def commit(self, name: str, rows: list[dict], arrays: dict, fingerprint: str) -> None:
+    path = os.path.join(self.parts, name)
+    io.save_tree(path, arrays)
+    io.write_json(path + ".json", {
+        "part": name, "fingerprint": fingerprint, "run_ids": [r["run_id"] for r in rows],
+        "checksum": tree_checksum(path), "rows": rows})
 
   def write_results(self, rows: Iterable[dict]) -> None:
     rows = sorted(rows, key=lambda r: r["run_id"])
@@ -100,9 +268,18 @@ class SweepDir:
     for r in rows:
       w.writerow(r)
     tmp = self.file("results.csv.tmp")
-    with open(tmp, "w") as f:
-      f.write(buf.getvalue())
-    os.replace(tmp, self.file("results.csv"))
+    try:
+      with open(tmp, "w") as f:
+        f.write(buf.getvalue())
+      os.replace(tmp, self.file("results.csv"))
+    except BaseException:
+      if os.path.exists(tmp):
+        os.remove(tmp)
+      raise
+
+
+def _listdir(path: str) -> list[str]:
+  return os.listdir(path) if os.path.isdir(path) else []
 
 
 def read_results(path: str) -> list[dict]:

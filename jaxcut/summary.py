@@ -29,5 +29,6 @@ def run_table(cfg: Config, seed: int, metrics: dict, seconds: float) -> str:
             "output = s f_W(v_{s,k}) (the network on the feature alone); margin = "
             "sum_j <w_{s,j} - w_{-s,j}, v_{s,k}>; both per group (docs/model.md)"]
   if bool(metrics["diverged"]):
-    lines.append("DIVERGED: loss or weights became non-finite")
+    lines.append("DIVERGED: a loss, weight, coefficient or metric became non-finite "
+                 "(metrics are NaN)")
   return "\n".join(lines)

@@ -22,12 +22,10 @@ from typing import Optional, Sequence
 import numpy as np
 
 from jaxcut import io
-from jaxcut.config import Config, field_names
-from jaxcut.data import ROLE_NAMES
 from jaxcut.grid import Grid, Run
+from jaxcut.results import TIMING_COLUMNS, result_row  # noqa: F401 (TIMING_COLUMNS re-exported)
 from jaxcut.store import SweepDir, part_name
 
-TIMING_COLUMNS = ("chunk_seconds",)
 # results.csv is a view of the committed parts, rewritten whole: at most this often during
 # a sweep (and at its end), so that 100,000-run sweeps do not spend their time on it.
 RESULTS_EVERY_S = 20.0
@@ -40,53 +38,6 @@ class SweepResult:
   computed: list  # run ids done by this call (the rest were already committed)
   seconds: float
   out: str
-
-
-def config_columns(cfg: Config) -> dict:
-  """Every config field as CSV columns; group tuples become one column per group."""
-  row = {}
-  for f in field_names():
-    v = getattr(cfg, f)
-    if f == "group_names":
-      row["groups"] = "|".join(v)
-    elif f == "group_counts":
-      row.update({f"count_{g}": c for g, c in zip(cfg.group_names, v)})
-    elif f == "group_masses":
-      row.update({f"mass_{g}": x for g, x in zip(cfg.group_names, v)})
-    else:
-      row[f] = v
-  return row
-
-
-def metric_columns(cfg: Config, m: dict) -> dict:
-  names = cfg.group_names
-  row = {"test_acc": m["test_acc"], "train_acc": m["train_acc"],
-         "train_loss": m["train_loss"], "objective": m["objective"]}
-  for g, name in enumerate(names):
-    row[f"test_acc_{name}"] = m["test_acc_group"][g]
-    row[f"output_{name}"] = m["output_group"][g]
-    row[f"margin_{name}"] = m["margin_group"][g]
-  for r, role in enumerate(ROLE_NAMES):
-    row[f"share_train_{role}"] = m["train_share"][r]
-    row[f"share_test_{role}"] = m["test_share"][r]
-  row = {k: float(v) for k, v in row.items()}
-  row.update({f"n_train_{name}": int(m["n_train_group"][g]) for g, name in enumerate(names)})
-  row["span_residual"] = float(m["span_residual"])
-  return row
-
-
-def result_row(run: Run, group: int, metrics: dict, seconds: float) -> dict:
-  cfg = run.config
-  diverged = bool(metrics["diverged"])
-  row = {"run_id": run.run_id, "group": group, "method": cfg.method, "exact": cfg.exact,
-         "seed": run.seed}
-  row.update({k: v for k, v in run.labels.items() if k not in field_names()})
-  row.update(config_columns(cfg))
-  if not diverged:
-    row.update(metric_columns(cfg, metrics))
-  row["diverged"] = diverged
-  row["chunk_seconds"] = round(seconds, 3)
-  return row
 
 
 def static_groups(runs: Sequence[Run]) -> list[list[Run]]:
@@ -114,9 +65,18 @@ class Progress:
           f"  {rate:.2f} runs/s  ETA {eta_s}  ({what})", file=sys.stderr, flush=True)
 
 
+class Interrupted(KeyboardInterrupt):
+  """Ctrl-C during a sweep; results.csv already holds every committed run."""
+
+
 def run_sweep(grid: Grid, out: str, chunk: Optional[int] = None, width: Optional[int] = None,
               overwrite: bool = False, quiet: bool = False) -> SweepResult:
-  """Run (or resume) every run of `grid`, writing results under `out`."""
+  """Run (or resume) every run of `grid`, writing results under `out`.
+
+  Before any compute: every run is validated, each static group is checked to fit the
+  device (`engine.check_fits`), and --out is checked, locked (one writer), cleaned of
+  interrupted writes and its committed parts verified (`jaxcut.store`).
+  """
   runs = grid.runs()  # validates every run before any compute
   fingerprint = grid.fingerprint(runs)
   sweep = SweepDir(out)
@@ -128,17 +88,36 @@ def run_sweep(grid: Grid, out: str, chunk: Optional[int] = None, width: Optional
   if any(r.config.dtype == "float64" for r in runs):
     jax.config.update("jax_enable_x64", True)
   n_dev = len(jax.devices())
+  for members in static_groups(runs):
+    engine.check_fits(members[0].config)
 
   def prepare():  # process 0 only; the others wait for its outcome
-    sweep.check(fingerprint, overwrite)
-    old = sweep.manifest() or {}
+    sweep.check_writable()
+    sweep.plan(fingerprint, overwrite)  # refuse before writing anything
+    sweep.lock()
+    plan = sweep.plan(fingerprint, overwrite)  # again, now that no one else writes
+    if plan == "replace":
+      sweep.wipe()
+    old = (sweep.manifest() or {}) if plan == "resume" else {}
     sweep.start({"grid": grid.name, "size": grid.size, "fingerprint": fingerprint,
                  "n_runs": len(runs), "created": old.get("created", _now()),
                  "updated": _now(), "device_count": n_dev,
                  "process_count": jax.process_count(), **io.provenance()}, grid.describe())
     sweep.clean_partial()
+    for w in sweep.verify(fingerprint, {r.run_id for r in runs}):
+      print(f"warning: {w}", file=sys.stderr)
 
-  decided_by_main("start", prepare)  # after it, every process sees the same committed runs
+  try:
+    decided_by_main("start", prepare)  # after it, every process sees the same committed runs
+    return _run(grid, runs, sweep, fingerprint, chunk, width, quiet, main, n_dev)
+  finally:
+    sweep.unlock()
+
+
+def _run(grid, runs, sweep, fingerprint, chunk, width, quiet, main, n_dev) -> SweepResult:
+  import jax
+  from jaxcut import engine
+  from jaxcut.distributed import barrier
   if not quiet:
     print(f"[{grid.name}] {len(runs)} runs ({grid.size} size) -> {sweep.path}", file=sys.stderr)
   done = sweep.finished_rows()
@@ -150,36 +129,44 @@ def run_sweep(grid: Grid, out: str, chunk: Optional[int] = None, width: Optional
   group_of = {s: g for g, s in enumerate(dict.fromkeys(r.config.static() for r in runs))}
   t_start = last_write = time.time()
   computed = []
-  for members in static_groups(todo):
-    static = members[0].config.static()
-    size, w = engine.default_layout(static, len(members), n_dev)
-    if width is not None:
-      w = width
-    if chunk is not None:
-      size = chunk
-    size = math.ceil(size / (n_dev * w)) * n_dev * w  # a whole number of device batches
-    for start in range(0, len(members), size):
-      batch = members[start:start + size]
-      t0 = time.time()
-      positions, traj, metrics = engine.run_chunk(
-          [r.config for r in batch], [r.seed for r in batch], size, w)
-      seconds = time.time() - t0
-      mine = [batch[p] for p in positions]  # the runs this process's devices computed
-      rows = [result_row(r, group_of[static], _index(metrics, i), seconds)
-              for i, r in enumerate(mine)]
-      if mine:
-        steps = np.arange(static.n_log) * static.log_every
-        arrays = {"run_id": np.array([r.run_id for r in mine], np.int64),
-                  "step": np.tile(steps, (len(mine), 1)),
-                  "trajectories": traj, "rho_final": metrics["rho_final"]}
-        sweep.commit(part_name(jax.process_index(), mine[0].run_id), rows, arrays)
-      done.update({row["run_id"]: row for row in rows})
-      computed += [r.run_id for r in batch]
-      if main and time.time() - last_write >= RESULTS_EVERY_S:
-        sweep.write_results(done.values())
-        last_write = time.time()
-      progress.update(len(batch), f"{static.method}{'' if static.exact else ' sampled'}, "
-                      f"group {group_of[static] + 1}/{len(group_of)}")
+  try:
+    for members in static_groups(todo):
+      static = members[0].config.static()
+      size, w = engine.default_layout(static, len(members), n_dev)
+      if width is not None:
+        w = width
+      if chunk is not None:
+        size = chunk
+      size = math.ceil(size / (n_dev * w)) * n_dev * w  # a whole number of device batches
+      for start in range(0, len(members), size):
+        batch = members[start:start + size]
+        t0 = time.time()
+        positions, traj, metrics = engine.run_chunk(
+            [r.config for r in batch], [r.seed for r in batch], size, w)
+        seconds = time.time() - t0
+        mine = [batch[p] for p in positions]  # the runs this process's devices computed
+        rows = [result_row(r, group_of[static], _index(metrics, i), seconds)
+                for i, r in enumerate(mine)]
+        if mine:
+          steps = np.arange(static.n_log) * static.log_every
+          arrays = {"run_id": np.array([r.run_id for r in mine], np.int64),
+                    "step": np.tile(steps, (len(mine), 1)),
+                    "trajectories": traj, "rho_final": metrics["rho_final"]}
+          sweep.commit(part_name(jax.process_index(), mine[0].run_id), rows, arrays,
+                       fingerprint)
+        done.update({row["run_id"]: row for row in rows})
+        computed += [r.run_id for r in batch]
+        if main and time.time() - last_write >= RESULTS_EVERY_S:
+          sweep.write_results(done.values())
+          last_write = time.time()
+        progress.update(len(batch), f"{static.method}{'' if static.exact else ' sampled'}, "
+                        f"group {group_of[static] + 1}/{len(group_of)}")
+  except KeyboardInterrupt:
+    if main:
+      sweep.write_results(sweep.finished_rows().values())
+    raise Interrupted(f"interrupted: {len(sweep.finished_rows())} of {len(runs)} runs are "
+                      f"committed in {sweep.path} (results.csv has them); rerun the same "
+                      f"command to resume") from None
   barrier("jaxcut-end")  # all parts committed
   if jax.process_count() > 1:
     done = sweep.finished_rows()

@@ -57,7 +57,8 @@ def train(key, spec: Spec):
       above, averaged over each group's features and signs), train_acc, train_loss,
       objective, train_share [3], test_share [3] (feature / dominant / background),
       n_train_group [G], rho_final [2, m, n, P] (0 at feature patches), span_residual
-      (0 by construction in the gram backend), diverged (any non-finite loss or weight).
+      (0 by construction in the gram backend), diverged (anything non-finite: loss,
+      weights, coefficients, metrics; the float metrics are then NaN).
   """
   if spec.static.backend == "gram":
     return train_gram(key, spec)
@@ -100,10 +101,10 @@ def _log_entry(static, phi, W_feat, W0_feat, rho, layout, index, objective, outp
 
 
 def _final(static, phi, W_feat, traj, tm, test, rho, layout, index, span_residual, state):
-  finite = jnp.all(jnp.isfinite(traj["objective"]))
-  for x in jax.tree.leaves(state):
-    finite &= jnp.all(jnp.isfinite(x))
-  return {
+  """The run's metrics. `diverged`: anything non-finite (trajectories, final state,
+  coefficients, metrics); then every float metric is NaN, never a number that looks
+  like a result (a NaN output compares as a wrong answer, so accuracy would read 0)."""
+  out = {
       **test,
       "output_group": metrics.group_outputs(W_feat, phi, static),
       "margin_group": metrics.group_margins(W_feat, static),
@@ -112,8 +113,13 @@ def _final(static, phi, W_feat, traj, tm, test, rho, layout, index, span_residua
       "n_train_group": jnp.bincount(layout.group, length=static.G),
       "rho_final": coefficients.rho_full(rho, index, static.P),
       "span_residual": span_residual,
-      "diverged": ~finite,
   }
+  finite = jnp.array(True)
+  for x in jax.tree.leaves((traj, state, out)):
+    if jnp.issubdtype(x.dtype, jnp.floating):
+      finite &= jnp.all(jnp.isfinite(x))
+  nan = lambda x: jnp.where(finite, x, jnp.nan) if jnp.issubdtype(x.dtype, jnp.floating) else x
+  return {**jax.tree.map(nan, out), "diverged": ~finite}
 
 
 def train_direct(key, spec: Spec):

@@ -166,15 +166,15 @@ def test_claims_are_tested_at_their_declared_setting(tmp_path):
 
 def test_report_leaves_out_diverged_runs(tmp_path):
   g = Grid(name="div", base=TINY, seeds=2, axes=(Axis("method", ("erm", "cutout", "cutmix")),
-                                                 Axis("sigma_d", (0.25, 1e20))))
+                                                 Axis("eta", (1.0, 1e30))))
   out = str(tmp_path / "d")
   result = run_sweep(g, out, quiet=True)
   assert len(result.diverged) == 6
   summary, figures = write_report(out)
   text = open(summary).read()
-  assert "Diverged runs, left out" in text
+  assert "runs diverged and are left out" in text
   assert all(str(i) in text for i in result.diverged)
-  assert "seeds=2" in text and "1e+20" not in text
+  assert "seeds=2" in text and "eta=1e+30" not in text
   assert json.load(open(os.path.join(out, "report", "claims.json")))["diverged"] == result.diverged
 
 

@@ -1,0 +1,78 @@
+"""results.csv: one row per run, its columns named in one place (docs/model.md, section 8).
+
+`result_row` builds a run's row; `result_columns` lists the columns a run of a config
+has, so that a grid naming an unknown column (in `summary=`) is refused before compute.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from jaxcut.config import Config, field_names
+from jaxcut.data import ROLE_NAMES
+
+TIMING_COLUMNS = ("chunk_seconds",)
+RUN_COLUMNS = ("run_id", "group", "method", "exact", "seed", "diverged") + TIMING_COLUMNS
+
+
+def config_columns(cfg: Config) -> dict:
+  """Every config field as CSV columns; group tuples become one column per group."""
+  row = {}
+  for f in field_names():
+    v = getattr(cfg, f)
+    if f == "group_names":
+      row["groups"] = "|".join(v)
+    elif f == "group_counts":
+      row.update({f"count_{g}": c for g, c in zip(cfg.group_names, v)})
+    elif f == "group_masses":
+      row.update({f"mass_{g}": x for g, x in zip(cfg.group_names, v)})
+    else:
+      row[f] = v
+  return row
+
+
+def metric_columns(cfg: Config, m: dict) -> dict:
+  names = cfg.group_names
+  row = {"test_acc": m["test_acc"], "train_acc": m["train_acc"],
+         "train_loss": m["train_loss"], "objective": m["objective"]}
+  for g, name in enumerate(names):
+    row[f"test_acc_{name}"] = m["test_acc_group"][g]
+    row[f"output_{name}"] = m["output_group"][g]
+    row[f"margin_{name}"] = m["margin_group"][g]
+  for r, role in enumerate(ROLE_NAMES):
+    row[f"share_train_{role}"] = m["train_share"][r]
+    row[f"share_test_{role}"] = m["test_share"][r]
+  row = {k: float(v) for k, v in row.items()}
+  row.update({f"n_train_{name}": int(m["n_train_group"][g]) for g, name in enumerate(names)})
+  row["span_residual"] = float(m["span_residual"])
+  return row
+
+
+def result_row(run, group: int, metrics: dict, seconds: float) -> dict:
+  """The row of `run` (a jaxcut.grid.Run) computed in compiled group `group`."""
+  cfg = run.config
+  diverged = bool(metrics["diverged"])
+  row = {"run_id": run.run_id, "group": group, "method": cfg.method, "exact": cfg.exact,
+         "seed": run.seed}
+  row.update({k: v for k, v in run.labels.items() if k not in field_names()})
+  row.update(config_columns(cfg))
+  if not diverged:
+    row.update(metric_columns(cfg, metrics))
+  row["diverged"] = diverged
+  row["chunk_seconds"] = round(seconds, 3)
+  return row
+
+
+def metric_names(group_names: Iterable[str]) -> list[str]:
+  """The metric columns of a run whose groups are `group_names`."""
+  names = ["test_acc", "train_acc", "train_loss", "objective"]
+  for g in group_names:
+    names += [f"test_acc_{g}", f"output_{g}", f"margin_{g}"]
+  names += [f"share_{split}_{role}" for role in ROLE_NAMES for split in ("train", "test")]
+  return names + [f"n_train_{g}" for g in group_names] + ["span_residual"]
+
+
+def result_columns(cfg: Config, labels: Iterable[str] = ()) -> set[str]:
+  """Every column a run of `cfg` has in results.csv (labels: the grid's label columns)."""
+  return (set(RUN_COLUMNS) | set(labels) | set(config_columns(cfg))
+          | set(metric_names(cfg.group_names)))
