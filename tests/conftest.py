@@ -40,3 +40,20 @@ def _fresh_jax_caches():
   late in a full run)."""
   yield
   jax.clear_caches()
+
+
+def run_cli(main, *args):
+  """A CLI's main run in this process, as `jaxcut.cli.run` runs it: (returncode, stdout,
+  stderr) in a SimpleNamespace. For inputs refused before compute (no JAX start-up)."""
+  import contextlib
+  import io
+  import types
+  from jaxcut.cli import run
+  out, err = io.StringIO(), io.StringIO()
+  code = 0
+  with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    try:
+      run(main, ["prog", *args])
+    except SystemExit as e:
+      code = e.code or 0
+  return types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())

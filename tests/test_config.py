@@ -87,7 +87,9 @@ def cli(*args):
     (["--backend=gram", "--optimizer=adam"], "optimizer"),
 ])
 def test_cli_bad_input_exits_2_with_one_line(args, needle):
-  r = cli(*args)
+  from conftest import run_cli
+  from jaxcut.cli import train_main
+  r = run_cli(train_main, *args)
   assert r.returncode == 2, r
   lines = r.stderr.strip().splitlines()
   assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0], r.stderr

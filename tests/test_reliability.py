@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import rows_without_timing
+from conftest import rows_without_timing, run_cli
 from jaxcut.store import SweepDir, read_results
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -213,6 +213,16 @@ def test_non_finite_runs_are_flagged_with_nan_metrics(tmp_path):
     assert bool(met["diverged"]) and np.isnan(met["test_acc"]) and np.isnan(met["rho_final"]).all()
 
 
+def sweep_here(*args):
+  from jaxcut.sweep import main
+  return run_cli(main, *args)
+
+
+def train_here(*args):
+  from jaxcut.cli import train_main
+  return run_cli(train_main, *args)
+
+
 def bad_grid(tmp_path, text):
   f = tmp_path / "g.py"
   f.write_text(text)
@@ -242,7 +252,7 @@ def test_bad_sweep_input_is_one_line_and_writes_nothing(tmp_path, make, needle):
   args = make(tmp_path)
   if not args[0].startswith("--grid"):
     args = ["--grid=smoke"] + args
-  one_error_line(sweep(*args, f"--out={out}"), needle)
+  one_error_line(sweep_here(*args, f"--out={out}"), needle)
   assert not out.exists()
 
 
@@ -253,8 +263,8 @@ def test_bad_out_is_one_line_before_compute(tmp_path, out, needle):
   f.write_text("x")
   out = out.replace("FILE", str(f))
   t0 = time.time()
-  one_error_line(sweep("--grid=smoke", f"--out={out}"), needle)
-  one_error_line(cli("jaxcut.train", "--preset=tiny", "--steps=5000", f"--out={out}"), needle)
+  one_error_line(sweep_here("--grid=smoke", f"--out={out}"), needle)
+  one_error_line(train_here("--preset=tiny", "--steps=5000", f"--out={out}"), needle)
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -263,7 +273,7 @@ def test_bad_out_is_one_line_before_compute(tmp_path, out, needle):
     (["--d=100000000000"], "d=100000000000 is out of range for this device"),
 ])
 def test_bad_train_input_is_one_line(args, needle):
-  one_error_line(cli("jaxcut.train", "--preset=tiny", *args), needle)
+  one_error_line(train_here("--preset=tiny", *args), needle)
 
 
 def test_distributed_without_a_coordinator_is_one_line(tmp_path):

@@ -13,7 +13,7 @@ import pytest
 
 from jaxcut import grid as grid_mod
 from jaxcut.store import load_run, load_trajectories, read_results
-from conftest import assert_rows_close, rows_without_timing
+from conftest import assert_rows_close, rows_without_timing, run_cli
 from jaxcut.sweep import TIMING_COLUMNS, run_sweep, summary_table
 from jaxcut.train import train_jit
 
@@ -222,8 +222,8 @@ def test_bad_input_exits_2_with_one_line_before_compute(tmp_path, args, needle):
   if args and args[0].startswith("AXIS:"):
     args = [f"--grid={bad_grid(tmp_path, args[0][5:])}"]
   out = tmp_path / "never"
-  t0 = time.time()
-  r = sweep_cli(*args, f"--out={out}")
+  from jaxcut.sweep import main
+  r = run_cli(main, *args, f"--out={out}")  # in this process: refused before JAX starts work
   assert r.returncode == 2, (r.stdout, r.stderr)
   lines = r.stderr.strip().splitlines()
   assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0], r.stderr
