@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 
 from absl import flags
 
-from jaxcut.config import METHODS, Config, InputError, field_names, preset
+from jaxcut.config import PRESETS, Config, InputError, preset
 
 
 MAX_SEED = 2 ** 32 - 1  # run keys are jax.random.key(uint32 seed): larger seeds would alias
@@ -53,26 +53,16 @@ def _one_line(text: str) -> None:
   sys.stderr.flush()
 
 
-def parse(fv: flags.FlagValues, argv: Sequence[str]) -> list[str]:
-  """Parse argv into fv; --help prints the flags and exits 0; stray arguments are errors."""
+def parse(fv: flags.FlagValues, argv: Sequence[str], epilog: str = "") -> list[str]:
+  """Parse argv into fv; --help prints the flags (and `epilog`) and exits 0; stray
+  arguments are errors."""
   if any(a in ("-h", "--help", "-help", "--helpfull") for a in argv[1:]):
-    print(fv.get_help())
+    print(fv.get_help() + (f"\n\n{epilog}" if epilog else ""))
     sys.exit(0)
   rest = fv(list(argv))
   if len(rest) > 1:
     raise UsageError(f"unexpected argument {rest[1]!r} (flags look like --name=value)")
   return rest
-
-
-def define_config_flags(fv: flags.FlagValues, skip: Sequence[str] = ()) -> None:
-  for name in field_names():
-    if name not in skip:
-      flags.DEFINE_string(name, None, f"override Config.{name}", flag_values=fv)
-
-
-def config_overrides(fv: flags.FlagValues, skip: Sequence[str] = ()) -> dict:
-  return {k: getattr(fv, k) for k in field_names()
-          if k not in skip and getattr(fv, k) is not None}
 
 
 def enable_precision(dtype: str) -> None:
@@ -82,29 +72,39 @@ def enable_precision(dtype: str) -> None:
 
 
 def train_flags() -> flags.FlagValues:
+  from jaxcut.flags import define_config_flags
   fv = flags.FlagValues()
-  flags.DEFINE_enum("method", "erm", METHODS, "training method", flag_values=fv)
-  flags.DEFINE_string("preset", "reference", "base config: reference, small or tiny",
-                      flag_values=fv)
-  flags.DEFINE_bool("exact", False, "exact expectation over subsets / pairs (the default)",
-                    flag_values=fv)
-  flags.DEFINE_bool("sampled", False, "one random augmentation per example per step",
-                    flag_values=fv)
-  flags.DEFINE_integer("seed", 0, "run seed", flag_values=fv)
-  flags.DEFINE_string("out", None, "write metrics.json and trajectories/ here", flag_values=fv)
-  define_config_flags(fv, skip=("method", "exact"))
+  flags.DEFINE_enum("preset", "reference", list(PRESETS), "base config (docs/model.md, "
+                    "section 7); every other flag overrides one of its fields", flag_values=fv)
+  flags.DEFINE_bool("sampled", False, "the same as --noexact: one random augmentation per "
+                    "example per step instead of the exact expectation", flag_values=fv)
+  flags.DEFINE_integer("seed", 0, f"run seed, 0..{MAX_SEED}: data, init, test set and "
+                       "augmentation all derive from it", flag_values=fv)
+  flags.DEFINE_string("out", None, "write metrics.json and trajectories/ here (read back with "
+                      "jaxcut.store.load_run(DIR))", flag_values=fv)
+  define_config_flags(fv)
   return fv
+
+
+def train_config(fv: flags.FlagValues) -> Config:
+  """The preset with the flags' overrides; --steps alone keeps about as many log points."""
+  from jaxcut.flags import config_overrides
+  kw = config_overrides(fv)
+  if fv.sampled:
+    if kw.get("exact") not in (None, False, "false", "False"):
+      raise UsageError("--exact and --sampled exclude each other")
+    kw["exact"] = False
+  cfg = preset(fv.preset)
+  if "steps" in kw and "log_every" not in kw:
+    cfg = cfg.with_steps(int(kw.pop("steps")))
+  return cfg.replace(**kw).validate()
 
 
 def train_main(argv: Sequence[str]) -> int:
   """python -m jaxcut.train: one run, a per-group table, optional files under --out."""
   fv = train_flags()
   parse(fv, argv)
-  if fv.exact and fv.sampled:
-    raise UsageError("--exact and --sampled exclude each other")
-  cfg = preset(fv.preset).replace(method=fv.method, exact=not fv.sampled,
-                                  **config_overrides(fv, skip=("method", "exact")))
-  cfg.validate()
+  cfg = train_config(fv)
   if not 0 <= fv.seed <= MAX_SEED:
     raise UsageError(f"--seed={fv.seed} is out of range: seed must be an integer in "
                      f"0..{MAX_SEED}")

@@ -165,6 +165,16 @@ class Config:
                         f"{', '.join(field_names())}")
     return dataclasses.replace(self, **{k: coerce(k, v) for k, v in kw.items()})
 
+  def with_steps(self, steps: int) -> "Config":
+    """T = steps, keeping about as many logged points (log_every scaled, dividing T)."""
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+      raise ConfigError(f"steps={steps!r} is out of range: steps must be an integer >= 1")
+    points = max(1, self.steps // self.log_every)
+    every = max(1, steps // points)
+    while steps % every:
+      every -= 1
+    return self.replace(steps=steps, log_every=every)
+
   def to_dict(self) -> dict:
     return {k: (list(v) if isinstance(v, tuple) else v)
             for k, v in dataclasses.asdict(self).items()}
@@ -277,6 +287,61 @@ class Config:
             f"{f}={x!r} is out of range: {f}^2 (d - 2K) must be of magnitude {lo:.3g} .. "
             f"{hi:.3g} in {self.dtype}, i.e. {f} in {math.sqrt(lo / dp):.3g} .. "
             f"{math.sqrt(hi / dp):.3g} at d={self.d}")
+
+
+# Each field's meaning and allowed values (`--help`, docs/model.md). The checks themselves
+# are in Config.validate; these texts say the same in words.
+FIELD_DOCS: Mapping[str, Tuple[str, str]] = {
+    "P": ("patches per input", "an integer >= 2"),
+    "d": ("dimension of a patch", "an integer > 2K (2K coordinates hold the features)"),
+    "n": ("training points", "an integer >= 1"),
+    "group_names": ("rarity groups of features, comma-separated",
+                    "distinct names of letters, digits and '_'"),
+    "group_counts": ("features per class in each group", "one integer >= 1 per group"),
+    "group_masses": ("total probability of each group (shared equally by its features)",
+                     "one number >= 0 per group, summing to 1"),
+    "sigma_d": ("std of the dominant-noise patch", "> 0, with sigma_d^2 (d - 2K) a normal "
+                "number of dtype"),
+    "sigma_b": ("std of the background-noise patches", "> 0, with sigma_b^2 (d - 2K) a "
+                "normal number of dtype"),
+    "alpha": ("strength of the feature noise alpha v_{s,1} in the dominant patch", ">= 0"),
+    "m": ("filters per class", "an integer >= 1"),
+    "activation": ("activation phi", f"one of {', '.join(ACTIVATIONS)}"),
+    "sigma_0": ("std of the initial filters", "> 0"),
+    "beta": ("slope of the (smoothed) leaky ReLU for z < 0", "in (0, 1)"),
+    "r": ("smoothing width of the smoothed leaky ReLU", "> 0"),
+    "method": ("training method", f"one of {', '.join(METHODS)}"),
+    "exact": ("exact expectation over Cutout subsets / CutMix pairs and subsets (false: one "
+              "sampled augmentation per example per step)", "true or false"),
+    "C": ("Cutout size: patches zeroed (method=cutout)", "an integer in 1..P-1"),
+    "mixing": ("CutMix law D_S of |S|: uniform on 0..P (the paper's) or round(lam P), lam ~ "
+               "Beta(a, a)", f"one of {', '.join(MIXINGS)}"),
+    "mix_a": ("a of the Beta(a, a) mixing law (mixing=beta)", "> 0"),
+    "optimizer": ("optimizer of full-batch gradient descent",
+                  f"one of {', '.join(OPTIMIZERS)} (gram backend: sgd or momentum)"),
+    "eta": ("step size", "> 0"),
+    "momentum": ("momentum (optimizer=momentum)", "in [0, 1)"),
+    "steps": ("training steps T", "an integer >= 1"),
+    "log_every": ("steps between logged points", "an integer in 1..steps dividing steps"),
+    "n_test": ("test points (split equally over the groups)", "an integer >= the number of "
+               "groups"),
+    "dtype": ("floating-point type", f"one of {', '.join(DTYPES)}"),
+    "backend": ("direct: explicit d-dimensional vectors; gram: inner products only (cost free "
+                "of d)", f"one of {', '.join(BACKENDS)}"),
+}
+
+
+def field_help(name: str) -> str:
+  """'meaning. type, default X, allowed: ...; compile-time|traced' for --help."""
+  meaning, allowed = FIELD_DOCS[name]
+  default = getattr(Config(), name)
+  if isinstance(default, tuple):
+    default = ",".join(map(str, default))
+  kind = "traced" if name in TRACED_FIELDS or (name == "d") else "compile-time"
+  if name == "d":
+    kind = "compile-time (traced with backend=gram)"
+  return (f"{meaning}. {_FIELD_TYPES[name]}, reference value {default}; allowed: {allowed}; "
+          f"{kind}")
 
 
 def field_names() -> Tuple[str, ...]:

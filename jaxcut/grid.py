@@ -222,8 +222,12 @@ def available() -> list[str]:
                 if f.endswith(".py") and not f.startswith("_"))
 
 
-def load(name: str, size: Optional[str] = None) -> Grid:
-  """The grid `name` (a file in sweeps/, or a path to a .py file) at `size`."""
+def sizes(name: str) -> tuple[str, ...]:
+  """The sizes grid `name` offers (its SIZES; the first is the default)."""
+  return tuple(_module(name).__dict__.get("SIZES", ("cpu",)))
+
+
+def _module(name: str):
   path = name if name.endswith(".py") else os.path.join(SWEEPS_DIR, f"{name}.py")
   if not os.path.isfile(path):
     raise GridError(f"unknown grid {name!r}: grid must be one of {', '.join(available())} "
@@ -234,15 +238,23 @@ def load(name: str, size: Optional[str] = None) -> Grid:
     spec.loader.exec_module(module)
   except Exception as e:  # a grid file is user code: its error is the user's input error
     raise GridError(f"grid file {path} does not load: {_where(e, path)}") from None
-  sizes = getattr(module, "SIZES", ("cpu",))
+  module.__jaxcut_path__ = path
+  return module
+
+
+def load(name: str, size: Optional[str] = None) -> Grid:
+  """The grid `name` (a file in sweeps/, or a path to a .py file) at `size`."""
+  module = _module(name)
+  path = module.__jaxcut_path__
+  known = getattr(module, "SIZES", ("cpu",))
   if not callable(getattr(module, "get_grid", None)):
     raise GridError(f"grid file {path} defines no get_grid(size) function")
-  if not isinstance(sizes, (tuple, list)) or not sizes or not all(isinstance(x, str) for x in sizes):
+  if not isinstance(known, (tuple, list)) or not known or not all(isinstance(x, str) for x in known):
     raise GridError(f"grid file {path}: SIZES must be a non-empty tuple of names")
-  size = size or sizes[0]
-  if size not in sizes:
+  size = size or known[0]
+  if size not in known:
     raise GridError(f"grid {name}: size={size!r} is unknown: size must be one of "
-                    f"{', '.join(sizes)}")
+                    f"{', '.join(known)}")
   try:
     grid = module.get_grid(size)
   except InputError:
@@ -279,13 +291,10 @@ def with_overrides(grid: Grid, seeds: Optional[int] = None, steps: Optional[int]
   if fixed:
     base = base.replace(**fixed)
   if steps is not None:
-    if steps < 1:
-      raise GridError(f"steps={steps} must be an integer >= 1")
-    points = max(1, base.steps // base.log_every)
-    every = max(1, steps // points)
-    while steps % every:
-      every -= 1
-    base = base.replace(steps=steps, log_every=every)
+    try:
+      base = base.with_steps(steps)
+    except ConfigError as e:
+      raise GridError(str(e)) from None
   if seeds is not None and seeds < 1:
     raise GridError(f"seeds={seeds} must be an integer >= 1")
   return dataclasses.replace(grid, base=base, seeds=grid.seeds if seeds is None else seeds)

@@ -108,6 +108,11 @@ def load(path: str) -> tuple[Sweep, list[str]]:
   return sweep, warnings
 
 
+def _close(figure) -> None:
+  import matplotlib.pyplot as plt
+  plt.close(figure)
+
+
 def write_report(path: str) -> tuple[str, list[str]]:
   """Write DIR/report/{*.png, summary.md, claims.json}; returns (summary path, figures).
   Warnings (incomplete sweep, diverged runs) go to stderr and into summary.md."""
@@ -116,7 +121,12 @@ def write_report(path: str) -> tuple[str, list[str]]:
     print(f"warning: {w}", file=sys.stderr)
   out = os.path.join(path, "report")
   os.makedirs(out, exist_ok=True)
-  figures = [f for f in (fn(sweep, out) for fn in FIGURES) if f]
+  figures = []
+  for fn in FIGURES:
+    drawn = fn(sweep, out)
+    if drawn is not None:
+      figures.append(drawn.path)
+      _close(drawn.figure)
   results = claims_mod.evaluate(sweep, declared_claims(sweep))
   io.write_json(os.path.join(out, "claims.json"), {"grid": sweep.grid["name"],
                                                    "rule": stats.RULE,

@@ -8,18 +8,40 @@ from __future__ import annotations
 
 from typing import Iterable
 
+import numpy as np
+
 from jaxcut.config import Config, field_names
 from jaxcut.data import ROLE_NAMES
 
-TIMING_COLUMNS = ("chunk_seconds",)
-RUN_COLUMNS = ("run_id", "group", "method", "exact", "seed", "diverged") + TIMING_COLUMNS
+TIMING_COLUMNS = ("run_seconds",)
+RUN_COLUMNS = ("run_id", "compiled_group", "method", "seed", "diverged") + TIMING_COLUMNS
+
+
+def applies(cfg: Config, field: str) -> bool:
+  """Whether a config field means anything for this run (results.csv leaves it blank if not)."""
+  if field == "exact":
+    return cfg.method != "erm"
+  if field == "C":
+    return cfg.method == "cutout"
+  if field == "mixing":
+    return cfg.method == "cutmix"
+  if field == "mix_a":
+    return cfg.method == "cutmix" and cfg.mixing == "beta"
+  if field == "momentum":
+    return cfg.optimizer == "momentum"
+  if field == "beta":
+    return cfg.activation in ("smoothed_leaky_relu", "leaky_relu")
+  if field == "r":
+    return cfg.activation == "smoothed_leaky_relu"
+  return True
 
 
 def config_columns(cfg: Config) -> dict:
-  """Every config field as CSV columns; group tuples become one column per group."""
+  """Every config field as CSV columns (blank where it does not apply to the run); group
+  tuples become one column per group."""
   row = {}
   for f in field_names():
-    v = getattr(cfg, f)
+    v = getattr(cfg, f) if applies(cfg, f) else ""
     if f == "group_names":
       row["groups"] = "|".join(v)
     elif f == "group_counts":
@@ -42,24 +64,26 @@ def metric_columns(cfg: Config, m: dict) -> dict:
   for r, role in enumerate(ROLE_NAMES):
     row[f"share_train_{role}"] = m["train_share"][r]
     row[f"share_test_{role}"] = m["test_share"][r]
-  row = {k: float(v) for k, v in row.items()}
+  # float32 values in their shortest round-trip form (0.792, not 0.7919999957084656)
+  num = (lambda v: float(str(np.float32(v)))) if cfg.dtype == "float32" else float
+  row = {k: num(v) for k, v in row.items()}
   row.update({f"n_train_{name}": int(m["n_train_group"][g]) for g, name in enumerate(names)})
-  row["span_residual"] = float(m["span_residual"])
+  row["span_residual"] = num(m["span_residual"])
   return row
 
 
 def result_row(run, group: int, metrics: dict, seconds: float) -> dict:
-  """The row of `run` (a jaxcut.grid.Run) computed in compiled group `group`."""
+  """The row of `run` (a jaxcut.grid.Run) computed in compiled group `group`; `seconds`:
+  its wall time (its chunk's, divided by the chunk's runs)."""
   cfg = run.config
   diverged = bool(metrics["diverged"])
-  row = {"run_id": run.run_id, "group": group, "method": cfg.method, "exact": cfg.exact,
-         "seed": run.seed}
+  row = {"run_id": run.run_id, "compiled_group": group, "method": cfg.method, "seed": run.seed}
   row.update({k: v for k, v in run.labels.items() if k not in field_names()})
   row.update(config_columns(cfg))
   if not diverged:
     row.update(metric_columns(cfg, metrics))
   row["diverged"] = diverged
-  row["chunk_seconds"] = round(seconds, 3)
+  row["run_seconds"] = round(seconds, 4)
   return row
 
 

@@ -282,10 +282,40 @@ def _listdir(path: str) -> list[str]:
   return os.listdir(path) if os.path.isdir(path) else []
 
 
-def read_results(path: str) -> list[dict]:
-  """results.csv of a sweep directory as a list of dicts (strings, '' where absent)."""
+def read_rows(path: str) -> list[dict]:
+  """results.csv of a sweep directory as written: dicts of strings, '' where blank."""
   with open(os.path.join(path, "results.csv")) as f:
     return list(csv.DictReader(f))
+
+
+def _typed(v: str):
+  if v == "":
+    return None
+  if v in ("True", "False"):
+    return v == "True"
+  for kind in (int, float):
+    try:
+      return kind(v)
+    except ValueError:
+      pass
+  return v
+
+
+def read_results(path: str, frame: bool = False):
+  """results.csv of a sweep directory, typed: a list of dicts of int, float, bool and str
+  values, None where blank (a setting that does not apply, a diverged run's metrics).
+
+  frame=True returns a pandas DataFrame instead (pandas is not a dependency of jaxcut:
+  install it to use this).
+  """
+  rows = [{k: _typed(v) for k, v in r.items()} for r in read_rows(path)]
+  if not frame:
+    return rows
+  try:
+    import pandas as pd
+  except ImportError:
+    raise ImportError("read_results(..., frame=True) needs pandas: pip install pandas") from None
+  return pd.DataFrame(rows)
 
 
 def load_trajectories(path: str) -> dict:
@@ -307,8 +337,21 @@ def load_trajectories(path: str) -> dict:
   return groups[0] if len(groups) == 1 else {"groups": groups}
 
 
-def load_run(path: str, run_id: int) -> dict:
-  """One run's trajectories (no leading run axis)."""
+def load_run(path: str, run_id: Optional[int] = None) -> dict:
+  """One run's arrays, without a leading run axis.
+
+  `path` a sweep directory: run `run_id`'s {"run_id", "step", "trajectories",
+  "rho_final"}. `path` a `python -m jaxcut.train --out` directory (run_id None): its
+  {"step", "trajectories", "params", "rho_final"} plus "config", "seed" and "metrics"
+  from metrics.json.
+  """
+  if run_id is None:
+    single = os.path.join(path, "metrics.json")
+    if not os.path.isfile(single):
+      raise FileNotFoundError(f"{path} holds no metrics.json: for a sweep, give run_id")
+    rec = io.read_json(single)
+    tree = io.load_tree(os.path.join(path, "trajectories"))
+    return {**tree, "config": rec["config"], "seed": rec["seed"], "metrics": rec["metrics"]}
   data = load_trajectories(path)
   for g in data.get("groups", [data]):
     hit = np.nonzero(g["run_id"] == run_id)[0]

@@ -29,6 +29,7 @@ from jaxcut.store import SweepDir, part_name
 # results.csv is a view of the committed parts, rewritten whole: at most this often during
 # a sweep (and at its end), so that 100,000-run sweeps do not spend their time on it.
 RESULTS_EVERY_S = 20.0
+MAX_TABLE_ROWS = 40  # the end-of-sweep table stops here (the phase grid has 400 settings)
 
 
 @dataclasses.dataclass
@@ -49,20 +50,54 @@ def static_groups(runs: Sequence[Run]) -> list[list[Run]]:
 
 
 class Progress:
-  def __init__(self, name: str, total: int, done: int, quiet: bool):
-    self.name, self.total, self.done, self.quiet = name, total, done, quiet
-    self.start, self.start_done = time.time(), done
+  """Runs done, rate and ETA: a bar redrawn in place on a terminal (rich), one line per
+  chunk otherwise (logs, CI).
 
-  def update(self, n: int, what: str) -> None:
+  The ETA leaves compilation out of the rate: a group's first chunk includes compiling
+  its program, so the rate comes from the other chunks, and each group still to come
+  adds the mean compile time seen so far.
+  """
+
+  def __init__(self, name: str, total: int, done: int, quiet: bool, groups: int):
+    self.name, self.total, self.done, self.quiet = name, total, done, quiet
+    self.groups_left = groups
+    self.warm_s = self.warm_runs = self.compile_s = self.compiles = 0.0
+    self.bar = None
+    if not quiet and sys.stderr.isatty():
+      from rich.console import Console
+      from rich.progress import (BarColumn, MofNCompleteColumn, Progress as Bar, TextColumn,
+                                 TimeElapsedColumn)
+      self.bar = Bar(TextColumn(f"[{name}]"), BarColumn(), MofNCompleteColumn(),
+                     TextColumn("runs {task.fields[rate]}  ETA {task.fields[eta]}  "
+                                "{task.fields[what]}"), TimeElapsedColumn(),
+                     console=Console(stderr=True), transient=False)
+      self.task = self.bar.add_task(name, total=total, completed=done, rate="", eta="?",
+                                    what="")
+      self.bar.start()
+
+  def update(self, n: int, what: str, seconds: float, first_of_group: bool) -> None:
     self.done += n
-    if self.quiet:
-      return
-    new = self.done - self.start_done
-    rate = new / max(time.time() - self.start, 1e-9)
-    eta = (self.total - self.done) / rate if rate > 0 else float("inf")
+    if first_of_group:
+      self.groups_left -= 1
+    else:
+      self.warm_s, self.warm_runs = self.warm_s + seconds, self.warm_runs + n
+    rate = self.warm_runs / self.warm_s if self.warm_s > 0 else n / max(seconds, 1e-9)
+    if first_of_group:
+      self.compile_s += max(seconds - n / rate, 0.0)
+      self.compiles += 1
+    eta = (self.total - self.done) / rate + self.groups_left * (
+        self.compile_s / max(self.compiles, 1))
     eta_s = str(datetime.timedelta(seconds=int(eta))) if math.isfinite(eta) else "?"
-    print(f"[{self.name}] {self.done}/{self.total} runs ({100 * self.done / self.total:.0f}%)"
-          f"  {rate:.2f} runs/s  ETA {eta_s}  ({what})", file=sys.stderr, flush=True)
+    if self.bar is not None:
+      self.bar.update(self.task, completed=self.done, rate=f"{rate:.2f}/s", eta=eta_s, what=what)
+    elif not self.quiet:
+      print(f"[{self.name}] {self.done}/{self.total} runs ({100 * self.done / self.total:.0f}%)"
+            f"  {rate:.2f} runs/s  ETA {eta_s}  ({what})", file=sys.stderr, flush=True)
+
+  def close(self) -> None:
+    if self.bar is not None:
+      self.bar.stop()
+      self.bar = None
 
 
 class Interrupted(KeyboardInterrupt):
@@ -122,11 +157,12 @@ def _run(grid, runs, sweep, fingerprint, chunk, width, quiet, main, n_dev) -> Sw
     print(f"[{grid.name}] {len(runs)} runs ({grid.size} size) -> {sweep.path}", file=sys.stderr)
   done = sweep.finished_rows()
   todo = [r for r in runs if r.run_id not in done]
-  progress = Progress(grid.name, len(runs), len(done), quiet)
+  group_of = {s: g for g, s in enumerate(dict.fromkeys(r.config.static() for r in runs))}
+  progress = Progress(grid.name, len(runs), len(done), quiet,
+                      len({r.config.static() for r in todo}))
   if done and not quiet:
     print(f"[{grid.name}] resuming in {sweep.path}: {len(done)} runs committed, "
           f"{len(todo)} to go", file=sys.stderr)
-  group_of = {s: g for g, s in enumerate(dict.fromkeys(r.config.static() for r in runs))}
   t_start = last_write = time.time()
   computed = []
   try:
@@ -145,7 +181,7 @@ def _run(grid, runs, sweep, fingerprint, chunk, width, quiet, main, n_dev) -> Sw
             [r.config for r in batch], [r.seed for r in batch], size, w)
         seconds = time.time() - t0
         mine = [batch[p] for p in positions]  # the runs this process's devices computed
-        rows = [result_row(r, group_of[static], _index(metrics, i), seconds)
+        rows = [result_row(r, group_of[static], _index(metrics, i), seconds / len(batch))
                 for i, r in enumerate(mine)]
         if mine:
           steps = np.arange(static.n_log) * static.log_every
@@ -160,13 +196,16 @@ def _run(grid, runs, sweep, fingerprint, chunk, width, quiet, main, n_dev) -> Sw
           sweep.write_results(done.values())
           last_write = time.time()
         progress.update(len(batch), f"{static.method}{'' if static.exact else ' sampled'}, "
-                        f"group {group_of[static] + 1}/{len(group_of)}")
+                        f"group {group_of[static] + 1}/{len(group_of)}", seconds, start == 0)
   except KeyboardInterrupt:
+    progress.close()
     if main:
       sweep.write_results(sweep.finished_rows().values())
     raise Interrupted(f"interrupted: {len(sweep.finished_rows())} of {len(runs)} runs are "
                       f"committed in {sweep.path} (results.csv has them); rerun the same "
                       f"command to resume") from None
+  finally:
+    progress.close()
   barrier("jaxcut-end")  # all parts committed
   if jax.process_count() > 1:
     done = sweep.finished_rows()
@@ -213,6 +252,10 @@ def summary_table(grid: Grid, rows: Sequence[dict]) -> str:
         sd = vals.std(ddof=1) if len(vals) > 1 else 0.0
         line += f"{f'{vals.mean():.3f} +- {sd:.3f}':>22}"
     lines.append(line + f"{len(members):>7}")
+  if len(lines) > 1 + MAX_TABLE_ROWS:
+    more = len(lines) - 1 - MAX_TABLE_ROWS
+    lines = lines[:1 + MAX_TABLE_ROWS] + [f"... and {more} more rows (every run is in "
+                                          f"results.csv; the report draws them)"]
   return "\n".join(lines)
 
 
@@ -272,25 +315,27 @@ def _short(v: str) -> str:
 
 def sweep_flags():
   from absl import flags
+  from jaxcut.flags import define_config_flags
   fv = flags.FlagValues()
-  flags.DEFINE_string("grid", None, "grid name (a file in sweeps/) or path to a grid .py file",
-                      flag_values=fv)
-  flags.DEFINE_string("size", None, "grid size: cpu (default, minutes on a laptop) or paper",
-                      flag_values=fv)
+  flags.DEFINE_string("grid", None, "grid name (a file in sweeps/; --list shows them) or path "
+                      "to a grid .py file", flag_values=fv)
+  flags.DEFINE_bool("list", False, "list the grids with their sizes and run counts, and exit",
+                    flag_values=fv)
+  flags.DEFINE_string("size", None, "grid size: the grid's first (cpu: minutes on a laptop), "
+                      "or paper", flag_values=fv)
   flags.DEFINE_integer("seeds", None, "seeds per grid point (overrides the grid)",
                        flag_values=fv)
-  flags.DEFINE_integer("steps", None, "training steps (log cadence scaled to match)",
-                       flag_values=fv)
-  flags.DEFINE_multi_string("set", [], "fix a config field for every run: --set FIELD=VALUE",
-                            flag_values=fv)
-  flags.DEFINE_string("out", None, "output directory (default runs/GRID-SIZE)", flag_values=fv)
+  flags.DEFINE_integer("steps", None, "training steps T for every run (log cadence scaled to "
+                       "keep about as many logged points)", flag_values=fv)
+  flags.DEFINE_string("out", None, "output directory (default runs/GRID-SIZE, plus the "
+                      "overrides when there are any)", flag_values=fv)
   flags.DEFINE_integer("chunk", None, "runs per compiled chunk (default: by device and size)",
                        flag_values=fv)
   flags.DEFINE_integer("vmap", None, "runs vmapped at once per device (default: 1 on CPU)",
                        flag_values=fv)
   flags.DEFINE_bool("overwrite", False, "replace a different sweep found in --out",
                     flag_values=fv)
-  flags.DEFINE_bool("quiet", False, "no progress lines", flag_values=fv)
+  flags.DEFINE_bool("quiet", False, "no progress", flag_values=fv)
   flags.DEFINE_bool("distributed", False, "multi-process run: start jax.distributed (env "
                     "JAXCUT_COORDINATOR/NUM_PROCESSES/PROCESS_ID, or SLURM/TPU auto-detection)",
                     flag_values=fv)
@@ -298,22 +343,54 @@ def sweep_flags():
                        "others give up on a dead process", flag_values=fv)
   flags.DEFINE_bool("report", False, "write figures and summary.md into OUT/report at the end",
                     flag_values=fv)
+  # every Config field fixes that field for every run: --sigma_d=0.1 (or --set sigma_d=0.1)
+  define_config_flags(fv, skip=("steps",))
   return fv
+
+
+def grid_list() -> str:
+  """Every shipped grid: name, sizes with run counts, one-line description."""
+  from jaxcut import grid as grid_mod
+  lines = ["grids (python -m jaxcut.sweep --grid NAME [--size SIZE]):"]
+  for name in grid_mod.available():
+    try:
+      sizes = grid_mod.sizes(name)
+      counts = ", ".join(f"{s}: {len(grid_mod.load(name, s).runs())} runs" for s in sizes)
+      desc = grid_mod.load(name).description
+    except Exception as e:  # a broken grid file is listed, not fatal
+      counts, desc = "-", f"(does not load: {e})"
+    lines.append(f"  {name:<10} {desc}\n  {'':<10} sizes: {counts}")
+  return "\n".join(lines)
+
+
+def default_out(grid: Grid, seeds, steps, fixed: dict) -> str:
+  """runs/GRID-SIZE, plus the overrides, so that another command gets another directory."""
+  parts = [f"{grid.name}-{grid.size}"]
+  parts += [f"seeds{seeds}"] if seeds is not None else []
+  parts += [f"steps{steps}"] if steps is not None else []
+  parts += [f"{k}{v}" for k, v in sorted(fixed.items())]
+  name = "-".join(str(p).replace("/", "_").replace(",", "_").replace(" ", "") for p in parts)
+  if len(name) > 100:
+    import hashlib
+    name = f"{grid.name}-{grid.size}-" + hashlib.sha256(name.encode()).hexdigest()[:10]
+  return os.path.join("runs", name)
 
 
 def main(argv: Sequence[str]) -> int:
   from jaxcut import grid as grid_mod
   from jaxcut.cli import UsageError, parse
+  from jaxcut.flags import config_overrides
   fv = sweep_flags()
-  parse(fv, argv)
+  parse(fv, argv, epilog="Grids: " + ", ".join(grid_mod.available()) + " (--list: sizes and "
+        "run counts). Overrides: --FIELD=VALUE or --set FIELD=VALUE fix a config field for "
+        "every run.")
+  if fv.list:
+    print(grid_list())
+    return 0
   if not fv.grid:
-    raise UsageError(f"--grid is required: one of {', '.join(grid_mod.available())}")
-  fixed = {}
-  for item in fv.set:
-    if "=" not in item:
-      raise UsageError(f"--set {item!r} must look like FIELD=VALUE")
-    k, v = item.split("=", 1)
-    fixed[k.strip()] = v.strip()
+    raise UsageError(f"--grid is required: one of {', '.join(grid_mod.available())} "
+                     f"(--list describes them)")
+  fixed = config_overrides(fv, skip=("steps",))
   for name, value in (("chunk", fv.chunk), ("vmap", fv.vmap)):
     if value is not None and value < 1:
       raise UsageError(f"--{name}={value} must be an integer >= 1")
@@ -322,7 +399,7 @@ def main(argv: Sequence[str]) -> int:
     distributed.initialize(heartbeat_timeout_s=fv.heartbeat_timeout)
   grid = grid_mod.load(fv.grid, fv.size)
   grid = grid_mod.with_overrides(grid, seeds=fv.seeds, steps=fv.steps, fixed=fixed)
-  out = fv.out or os.path.join("runs", f"{grid.name}-{grid.size}")
+  out = fv.out or default_out(grid, fv.seeds, fv.steps, fixed)
   result = run_sweep(grid, out, chunk=fv.chunk, width=fv.vmap, overwrite=fv.overwrite,
                      quiet=fv.quiet)
   import jax

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from jaxcut.store import read_results
+from jaxcut.store import read_rows
 from jaxcut.sweep import TIMING_COLUMNS
 
 # Rounding noise itself (~1e-7, see coefficients.span_residual): compared absolutely.
@@ -10,7 +10,7 @@ ABSOLUTE = {"span_residual": 1e-5}
 
 
 def rows_without_timing(path):
-  return [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in read_results(path)]
+  return [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in read_rows(path)]
 
 
 def assert_rows_close(a, b, rtol=1e-6):

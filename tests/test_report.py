@@ -14,7 +14,7 @@ from jaxcut.config import PRESETS
 from jaxcut.grid import Axis, Claim, Grid
 from jaxcut.report import write_report
 from jaxcut.stats import fmt
-from jaxcut.store import load_trajectories, read_results
+from jaxcut.store import load_trajectories, read_rows
 from jaxcut.sweep import run_sweep
 
 TINY = PRESETS["tiny"].replace(steps=20, log_every=5)
@@ -71,7 +71,7 @@ def test_summary_numbers_recompute_from_results_and_trajectories(smoke_report):
     for k in c["decisive"] + c["evidence"]:
       assert fmt(c["quantities"][k]) in text
   # independent recomputation on the base setting (sigma_d = 0.25)
-  rows = [r for r in read_results(out) if float(r["sigma_d"]) == 0.25]
+  rows = [r for r in read_rows(out) if float(r["sigma_d"]) == 0.25]
   get = lambda m, k: {int(r["seed"]): float(r[k]) for r in rows if r["method"] == m}
   seeds = (0, 1)
 
@@ -155,7 +155,7 @@ def test_claims_are_tested_at_their_declared_setting(tmp_path):
   run_sweep(g, out, quiet=True)
   write_report(out)
   at, base = json.load(open(os.path.join(out, "report", "claims.json")))["claims"]
-  rows = read_results(out)
+  rows = read_rows(out)
   for c, sd in ((at, 0.5), (base, 0.25)):
     acc = {m: {r["seed"]: float(r["test_acc"]) for r in rows
                if r["method"] == m and float(r["sigma_d"]) == sd} for m in ("cutmix", "erm")}
@@ -200,7 +200,7 @@ def test_rarity_noise_and_cutsize_figures(tmp_path):
   claims = {c["id"]: c for c in json.load(open(tmp_path / "r" / "report" / "claims.json"))["claims"]}
   assert claims["rarity_thresholds"]["verdict"] != "not tested"
   # thresholds recomputed here: where probe test accuracy falls below 0.75, per seed
-  rows = read_results(str(tmp_path / "r"))
+  rows = read_rows(str(tmp_path / "r"))
   for m in ("erm", "cutmix"):
     th = []
     for s in ("0", "1"):
@@ -245,7 +245,7 @@ def test_dimension_grid_report_and_contrast_table(tmp_path):
   result = run_sweep(g, out, quiet=True)
   _, figures = write_report(out)
   valid_png(os.path.join(out, "report", "dimension.png"))
-  rows = read_results(out)
+  rows = read_rows(out)
   diffs = {}
   for d in dims:
     acc = {m: {r["seed"]: float(r["test_acc"]) for r in rows

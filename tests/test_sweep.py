@@ -115,7 +115,7 @@ def test_gram_sweep_sharded_and_vmapped_equal_looped(tmp_path):
   grid_file.write_text(GRAM_GRID)
   g = grid_mod.load(str(grid_file))
   loop = run_sweep(g, str(tmp_path / "loop"), width=1, quiet=True)
-  assert len({r["group"] for r in loop.rows}) == 2  # d does not split the programs
+  assert len({r["compiled_group"] for r in loop.rows}) == 2  # d does not split the programs
   run_sweep(g, str(tmp_path / "vmap"), width=2, chunk=4, quiet=True)
   expected = rows_without_timing(str(tmp_path / "loop"))
   assert_rows_close(rows_without_timing(str(tmp_path / "vmap")), expected, rtol=1e-5)
@@ -158,8 +158,8 @@ def test_diverged_runs_are_flagged_and_left_out(tmp_path):
   result = run_sweep(g, str(tmp_path / "b"), quiet=True)
   assert result.diverged == [1]
   rows = read_results(str(tmp_path / "b"))
-  assert rows[1]["diverged"] == "True" and rows[1]["test_acc"] == ""
-  assert rows[0]["diverged"] == "False" and float(rows[0]["test_acc"]) > 0.5
+  assert rows[1]["diverged"] is True and rows[1]["test_acc"] is None
+  assert rows[0]["diverged"] is False and rows[0]["test_acc"] > 0.5
   table = summary_table(g, result.rows)
   assert "1e+30" not in table and "1 " in table
 
@@ -180,7 +180,7 @@ def test_cli_prints_progress_and_summary(tmp_path):
   assert "grid smoke (cpu): 6 runs, 6 computed" in r.stdout
   assert "+-" in r.stdout
   rows = read_results(str(tmp_path / "s"))
-  assert len(rows) == 6 and rows[0]["steps"] == "20"
+  assert len(rows) == 6 and rows[0]["steps"] == 20
   import json
   man = json.load(open(tmp_path / "s" / "manifest.json"))
   assert man["jaxcut_version"] and man["jax_version"] and man["fingerprint"]
@@ -255,3 +255,36 @@ def test_every_shipped_grid_expands_and_validates():
       runs = g.runs()
       assert runs and len({r.run_id for r in runs}) == len(runs)
       assert set(g.summary) and g.fingerprint()
+
+
+def test_results_are_typed_and_blank_where_a_setting_does_not_apply(reference):
+  out, _ = reference
+  rows = read_results(out)
+  erm = next(r for r in rows if r["method"] == "erm")
+  cutout = next(r for r in rows if r["method"] == "cutout")
+  cutmix = next(r for r in rows if r["method"] == "cutmix")
+  assert erm["exact"] is None and erm["C"] is None and erm["mixing"] is None
+  assert cutout["C"] == 2 and cutout["exact"] is True and cutout["mixing"] is None
+  assert cutmix["C"] is None and cutmix["mixing"] == "uniform" and cutmix["mix_a"] is None
+  assert erm["momentum"] is None and erm["r"] == 0.1
+  assert isinstance(erm["seed"], int) and isinstance(erm["test_acc"], float)
+  assert erm["diverged"] is False and erm["run_seconds"] > 0
+  # float32 values are written in their shortest round-trip form
+  text = open(os.path.join(out, "results.csv")).read()
+  assert all(len(x) < 12 for line in text.splitlines()[1:] for x in line.split(",")
+             if x.replace(".", "").isdigit()), text[:500]
+  from jaxcut.results import metric_names, result_columns
+  assert set(rows[0]) <= result_columns(smoke().base, ["sigma_d"])
+  assert set(metric_names(("common", "rare", "extreme"))) <= set(rows[0])
+
+
+def test_load_run_reads_a_single_train_run(tmp_path):
+  from conftest import run_cli
+  from jaxcut.cli import train_main
+  out = str(tmp_path / "one")
+  r = run_cli(train_main, "--preset=tiny", "--steps=20", "--seed=2", f"--out={out}")
+  assert r.returncode == 0, r.stderr
+  run = load_run(out)
+  assert run["seed"] == 2 and run["config"]["steps"] == 20
+  assert run["trajectories"]["feature_output"].shape[0] == len(run["step"])
+  assert run["params"]["W"].shape[-1] == 100

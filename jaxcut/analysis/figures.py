@@ -1,5 +1,10 @@
 """Report figures, each chosen by the grid's axes: a function of (sweep, out dir) that
-returns the PNG path it wrote, or None when the grid has nothing for it to show.
+saves a PNG into out (unless out is None) and returns `Drawn(path, figure)`, or None when
+the grid has nothing for it to show. In a notebook:
+
+    from jaxcut.analysis.figures import fig_rarity
+    from jaxcut.analysis.sweepdata import Sweep
+    fig_rarity(Sweep("runs/rarity-cpu")).figure
 
 Quantities are named as in docs/model.md: *feature output* s f_W(v_{s,k}) (the network on
 the feature alone) and *feature margin* sum_j <w_{s,j} - w_{-s,j}, v_{s,k}>.
@@ -10,7 +15,7 @@ from __future__ import annotations
 import math
 import os
 import textwrap
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import numpy as np
 
@@ -71,7 +76,7 @@ def _traj(sweep: Sweep, method: str, name: str):
   return sweep.steps(ids[0]), sweep.trajectory(ids, name)
 
 
-def fig_trajectories(sweep: Sweep, out: str) -> Optional[str]:
+def fig_trajectories(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
   """Feature output s f(v_{s,k}) over steps, first feature of each group (Figure 1)."""
   plt = _plt()
   groups = sweep.groups()
@@ -89,7 +94,7 @@ def fig_trajectories(sweep: Sweep, out: str) -> Optional[str]:
   return _save(fig, out, "trajectories.png")
 
 
-def fig_noise(sweep: Sweep, out: str) -> Optional[str]:
+def fig_noise(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
   """rho (own-class filter) over steps, dominant vs background noise, per method."""
   plt = _plt()
   groups = sweep.groups()
@@ -105,7 +110,7 @@ def fig_noise(sweep: Sweep, out: str) -> Optional[str]:
   return _save(fig, out, "noise_memorisation.png")
 
 
-def fig_evenness(sweep: Sweep, out: str) -> Optional[str]:
+def fig_evenness(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
   plt = _plt()
   rows = sweep.base_rows()
   methods = sweep.methods(rows)
@@ -126,7 +131,7 @@ def fig_evenness(sweep: Sweep, out: str) -> Optional[str]:
   return _save(fig, out, "evenness.png")
 
 
-def fig_rarity(sweep: Sweep, out: str) -> Optional[str]:
+def fig_rarity(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
   if "probe_freq" not in sweep.labels or len(sweep.others) > 1:  # (phase grids: fig_phase)
     return None
   plt = _plt()
@@ -154,7 +159,7 @@ def fig_rarity(sweep: Sweep, out: str) -> Optional[str]:
   return _save(fig, out, "rarity.png")
 
 
-def fig_noise_grid(sweep: Sweep, out: str) -> Optional[str]:
+def fig_noise_grid(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
   if not {"sigma_d", "sigma_b"} <= set(sweep.labels) or "arm" in sweep.labels:
     return None
   plt = _plt()
@@ -185,7 +190,7 @@ def fig_noise_grid(sweep: Sweep, out: str) -> Optional[str]:
   return _save(fig, out, "noise_heatmap.png")
 
 
-def fig_phase(sweep: Sweep, out: str) -> Optional[str]:
+def fig_phase(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
   """Probe-group test accuracy over (probe frequency, sigma_d), mean over seeds, per method."""
   if not {"probe_freq", "sigma_d"} <= set(sweep.labels):
     return None
@@ -219,7 +224,7 @@ def fig_phase(sweep: Sweep, out: str) -> Optional[str]:
   return _save(fig, out, "phase.png")
 
 
-def fig_cutsize(sweep: Sweep, out: str) -> Optional[str]:
+def fig_cutsize(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
   if not {"C", "P"} <= set(sweep.labels):
     return None
   plt = _plt()
@@ -254,7 +259,7 @@ def dimension_curve(sweep: Sweep, a: str, b: str, column: str) -> list[tuple[flo
   return out
 
 
-def fig_dimension(sweep: Sweep, out: str) -> Optional[str]:
+def fig_dimension(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
   if "d" not in sweep.labels:
     return None
   plt = _plt()
@@ -282,7 +287,7 @@ def fig_dimension(sweep: Sweep, out: str) -> Optional[str]:
   return _save(fig, out, "dimension.png")
 
 
-def fig_threshold(sweep: Sweep, out: str) -> Optional[str]:
+def fig_threshold(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
   """Threshold count against sigma^2 d on each arm, per method, fitted on log-log axes, with
   the lines count = sigma_d^2 d and count = sigma_b^2 d."""
   if "arm" not in sweep.labels:
@@ -330,7 +335,7 @@ def fig_threshold(sweep: Sweep, out: str) -> Optional[str]:
   return _save(fig, out, "threshold.png")
 
 
-def fig_regime(sweep: Sweep, out: str) -> Optional[str]:
+def fig_regime(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
   """Per-group test accuracy of each method at each candidate setting of a regime search."""
   if "setting" not in sweep.labels:
     return None
@@ -357,13 +362,21 @@ def fig_regime(sweep: Sweep, out: str) -> Optional[str]:
   return _save(fig, out, "regime.png")
 
 
-def _save(fig, out, name) -> str:
-  path = os.path.join(out, name)
+class Drawn(NamedTuple):
+  """A figure function's result: the PNG it wrote (None when out is None) and the figure
+  itself, for a notebook (close it with plt.close(drawn.figure) when done)."""
+  path: Optional[str]
+  figure: object
+
+
+def _save(fig, out, name) -> Drawn:
   if fig.get_layout_engine() is None:
     fig.tight_layout()
-  fig.savefig(path, dpi=110, bbox_inches="tight")
-  _plt().close(fig)
-  return path
+  path = None
+  if out is not None:
+    path = os.path.join(out, name)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+  return Drawn(path, fig)
 
 
 FIGURES = (fig_trajectories, fig_noise, fig_rarity, fig_noise_grid, fig_phase, fig_cutsize,

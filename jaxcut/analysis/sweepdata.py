@@ -14,7 +14,7 @@ from typing import Mapping, Optional
 import numpy as np
 
 from jaxcut import io
-from jaxcut.store import load_trajectories, read_results
+from jaxcut.store import load_trajectories, read_rows
 
 METHOD_ORDER = ("erm", "cutout", "cutmix")
 
@@ -26,7 +26,7 @@ class Sweep:
     self.path = path
     self.grid = io.read_json(os.path.join(path, "grid.json"))
     self.manifest = io.read_json(os.path.join(path, "manifest.json"))
-    rows = read_results(path)
+    rows = read_rows(path)
     self.diverged = [int(r["run_id"]) for r in rows if r["diverged"] == "True"]
     self.rows = [r for r in rows if r["diverged"] != "True"]
     labels = []

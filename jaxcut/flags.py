@@ -1,0 +1,62 @@
+"""Typed command-line flags built from `jaxcut.config.Config`: one override syntax for every CLI.
+
+Every Config field is a flag of its own type (`--sigma_d=0.1`, `--P=4`, `--method=cutmix`,
+`--exact` / `--noexact`, `--group_masses=0.9,0.1`), with its meaning, default and allowed
+values in `--help` (from `config.FIELD_DOCS`). `--set FIELD=VALUE` (repeatable) is the
+same override in another spelling, kept for scripts. `python -m jaxcut.train` applies the
+overrides to a preset; `python -m jaxcut.sweep` fixes them for every run of the grid.
+"""
+
+from __future__ import annotations
+
+import typing
+from typing import Sequence
+
+from absl import flags as absl_flags
+
+from jaxcut import config
+from jaxcut.config import Config, field_help, field_names
+
+CHOICES = {"method": config.METHODS, "activation": config.ACTIVATIONS,
+           "mixing": config.MIXINGS, "optimizer": config.OPTIMIZERS, "dtype": config.DTYPES,
+           "backend": config.BACKENDS}
+
+
+def define_config_flags(fv: absl_flags.FlagValues, skip: Sequence[str] = ()) -> None:
+  """One typed flag per Config field (default None: the preset's or grid's value)."""
+  hints = typing.get_type_hints(Config)
+  for name in field_names():
+    if name in skip:
+      continue
+    kind, text = hints[name], field_help(name)
+    if name in CHOICES:
+      absl_flags.DEFINE_enum(name, None, CHOICES[name], text, flag_values=fv)
+    elif kind is bool:
+      absl_flags.DEFINE_bool(name, None, text, flag_values=fv)
+    elif kind is int:
+      absl_flags.DEFINE_integer(name, None, text, flag_values=fv)
+    elif kind is float:
+      absl_flags.DEFINE_float(name, None, text, flag_values=fv)
+    else:  # tuples: comma-separated, coerced per item by Config.replace
+      absl_flags.DEFINE_string(name, None, text, flag_values=fv)
+  absl_flags.DEFINE_multi_string(
+      "set", [], "FIELD=VALUE: the same as --FIELD=VALUE (repeatable)", flag_values=fv)
+
+
+def config_overrides(fv: absl_flags.FlagValues, skip: Sequence[str] = ()) -> dict:
+  """{field: value} from the typed flags and --set; the same field twice must agree."""
+  from jaxcut.cli import UsageError
+  out = {k: getattr(fv, k) for k in field_names() if k not in skip and getattr(fv, k) is not None}
+  for item in fv.set:
+    if "=" not in item:
+      raise UsageError(f"--set {item!r} must look like FIELD=VALUE")
+    k, v = (x.strip() for x in item.split("=", 1))
+    if k not in field_names():
+      raise UsageError(f"--set {k}=...: {k!r} is not a config field (known: "
+                       f"{', '.join(field_names())})")
+    if k in skip:
+      raise UsageError(f"--set {k}=... : use --{k}={v}")
+    if k in out and str(out[k]) != v:
+      raise UsageError(f"{k} is given twice (--{k}={out[k]} and --set {k}={v})")
+    out[k] = v
+  return out
