@@ -25,6 +25,9 @@ from jaxcut.config import PRESETS, Config
 from jaxcut.train import train
 
 
+DRY = False  # --dry: tiny sizes
+
+
 def timed(fn):
   t0 = time.perf_counter()
   out = jax.block_until_ready(fn())
@@ -90,10 +93,18 @@ def main():
   ap.add_argument("--out", default=None)
   ap.add_argument("--only", default="methods,tiny,width,scaling,memory,gram",
                   help="comma-separated sections to run")
+  ap.add_argument("--dry", action="store_true", help="the same sections at tiny sizes (a "
+                  "check that they run, not figures)")
   args = ap.parse_args()
+  from jaxcut import runtime
+  runtime.configure()  # the same settings as the CLIs (full-precision float32 matmuls)
   only = set(args.only.split(","))
-  q = args.quick
+  q = args.quick or args.dry
+  global DRY
+  DRY = args.dry
   ref = PRESETS["reference"].replace(steps=300 if not q else 100, log_every=30 if not q else 50)
+  if DRY:
+    ref = PRESETS["tiny"].replace(steps=20, log_every=10)
   res = {"machine": {"backend": jax.default_backend(),
                      "devices": [d.device_kind for d in jax.devices()],
                      "cpu_count": os.cpu_count(), "platform": platform.platform(),
@@ -127,12 +138,11 @@ VARIANTS = [("erm", {}), ("cutout", {}), ("cutmix", {}),
 
 
 def methods_section(res, ref, q):
-  print("\n## methods at the reference setting (n=300, d=2000, P=3), "
-        f"T={ref.steps}, 4 runs each")
+  print(f"\n## methods at n={ref.n}, d={ref.d}, P={ref.P}, T={ref.steps}, 4 runs each")
   print(f"{'method':<16}{'loop s/run':>11}{'sweep s/run':>12}{'sweep/loop':>11}"
         f"{'run-steps/s':>12}{'compile s':>10}{'step ms':>9}")
   res["methods"] = {}
-  for name, kw in VARIANTS:
+  for name, kw in [v for v in VARIANTS if not DRY or v[0] == "erm"]:
     cfg = ref.replace(method=name.split("_")[0], **kw)
     r = loop_vs_sweep(cfg, 4)
     r["step_ms"] = 1e3 * step_time(cfg)
@@ -141,7 +151,8 @@ def methods_section(res, ref, q):
           f"{r['speedup']:>11.2f}{r['sweep_run_steps_per_s']:>12.0f}"
           f"{r['compile_sweep_s']:>10.2f}{r['step_ms']:>9.3f}")
   m = res["methods"]
-  print(f"exact CutMix step / ERM step: {m['cutmix']['step_ms'] / m['erm']['step_ms']:.2f}")
+  if "cutmix" in m:
+    print(f"exact CutMix step / ERM step: {m['cutmix']['step_ms'] / m['erm']['step_ms']:.2f}")
 
 
 def tiny_section(res, q):
@@ -153,7 +164,8 @@ def tiny_section(res, q):
   res["tiny"] = []
   direct_loop = {}
   for backend in ("direct", "gram"):
-    for runs in ((1, 8, 64) if q else (1, 8, 64, 512)) + ((512,) if backend == "gram" and q else ()):
+    counts = ((1, 8, 64) if q else (1, 8, 64, 512)) + ((512,) if backend == "gram" and q else ())
+    for runs in (8,) if DRY else counts:
       r = loop_vs_sweep(tiny.replace(backend=backend), runs)
       r["backend"] = backend
       if backend == "direct":
@@ -168,9 +180,9 @@ def tiny_section(res, q):
 
 def width_section(res, ref):
   ref = ref.replace(steps=100, log_every=50)
-  print("\n## vmap width at the reference setting (ERM, 4 runs, T=100)")
+  print(f"\n## vmap width at n={ref.n}, d={ref.d} (ERM, 4 runs, T={ref.steps})")
   res["width"] = []
-  for w in (1, 2, 4):
+  for w in (1, 2) if DRY else (1, 2, 4):
     r = loop_vs_sweep(ref, 4, width=w, chunk=4)
     res["width"].append(r)
     print(f"width {w}: sweep {r['sweep_s_per_run']:.3f} s/run, loop {r['loop_s_per_run']:.3f} "

@@ -82,8 +82,14 @@ def train_flags() -> flags.FlagValues:
                        "augmentation all derive from it", flag_values=fv)
   flags.DEFINE_string("out", None, "write metrics.json and trajectories/ here (read back with "
                       "jaxcut.store.load_run(DIR))", flag_values=fv)
+  define_cache_flag(fv)
   define_config_flags(fv)
   return fv
+
+
+def define_cache_flag(fv: flags.FlagValues) -> None:
+  flags.DEFINE_string("cache_dir", None, "persistent compilation cache: a directory, or off "
+                      "(default: $JAXCUT_CACHE_DIR, else ~/.cache/jaxcut/xla)", flag_values=fv)
 
 
 def train_config(fv: flags.FlagValues) -> Config:
@@ -105,6 +111,8 @@ def train_main(argv: Sequence[str]) -> int:
   fv = train_flags()
   parse(fv, argv)
   cfg = train_config(fv)
+  from jaxcut import runtime
+  runtime.configure(fv.cache_dir)
   if not 0 <= fv.seed <= MAX_SEED:
     raise UsageError(f"--seed={fv.seed} is out of range: seed must be an integer in "
                      f"0..{MAX_SEED}")

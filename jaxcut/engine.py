@@ -11,7 +11,9 @@ Chunk size and width: on CPU the width is 1 (a vmap of reference-size runs was 3
 per run than a loop: one run's data fits the cache, a batch does not); chunks hold 8 runs
 per device. Gram-backend runs with a tiny Gram matrix (`CPU_VMAP_MAX_GRAM`) are the
 exception: they are vmapped 64 at a time, 512 per chunk. On GPU/TPU the width is as many
-runs as half the device memory holds (see `bytes_per_run`), capped at 1024. `--chunk` and `--vmap` override both.
+runs as half the device memory holds, per run the larger of the estimate `bytes_per_run`
+and XLA's compiled memory analysis of 2 vmapped runs (`measured_bytes_per_run`), capped
+at 1024. `--chunk` and `--vmap` override both.
 """
 
 from __future__ import annotations
@@ -81,6 +83,31 @@ def check_fits(cfg: Config) -> None:
                     f"{hint}")
 
 
+@functools.lru_cache(maxsize=None)
+def measured_bytes_per_run(static: Static) -> int:
+  """Compiled temp + output bytes per run of 2 vmapped runs (XLA's memory analysis), or the
+  estimate `bytes_per_run` where the backend reports none. Costs one compile per group."""
+  try:
+    hyp = jax.tree.map(lambda x: np.stack([x, x]), _hypers_like(static))
+    prog = jax.jit(jax.vmap(lambda seed, h: train(jax.random.key(seed),
+                                                  Spec(static=static, hypers=h))[1:]))
+    stats = prog.lower(np.zeros(2, np.uint32), hyp).compile().memory_analysis()
+    return int((stats.temp_size_in_bytes + stats.output_size_in_bytes) / 2)
+  except Exception:  # backends without memory analysis
+    return bytes_per_run(static)
+
+
+def _hypers_like(static: Static):
+  """Some valid traced hyperparameters of this static group (shapes and dtypes only matter)."""
+  cfg = Config(**{k: getattr(static, k) for k in ("P", "n", "group_names", "group_counts", "m",
+                                                   "method", "exact", "mixing", "activation",
+                                                   "optimizer", "steps", "log_every", "n_test",
+                                                   "dtype", "backend")},
+               d=static.d if static.d else 100_000,
+               group_masses=tuple(1.0 / static.G for _ in range(static.G)), C=1)
+  return cfg.hypers()
+
+
 def default_layout(static: Static, n_runs: int, n_devices: int) -> tuple[int, int]:
   """(chunk, width): runs per chunk (a multiple of n_devices * width) and vmap width."""
   per_device = math.ceil(n_runs / n_devices)
@@ -94,7 +121,8 @@ def default_layout(static: Static, n_runs: int, n_devices: int) -> tuple[int, in
       limit = jax.local_devices()[0].memory_stats()["bytes_limit"]
     except Exception:  # backends without memory_stats
       limit = 16 << 30
-    width = int(max(1, min(1024, per_device, (limit // 2) // bytes_per_run(static))))
+    per_run = max(bytes_per_run(static), measured_bytes_per_run(static))
+    width = int(max(1, min(1024, per_device, (limit // 2) // per_run)))
     per = width
   return n_devices * max(per, 1), max(width, 1)
 

@@ -26,6 +26,8 @@ def provenance() -> dict:
   return {"jaxcut_version": jaxcut.__version__, "jax_version": jax.__version__,
           "jaxlib_version": jaxlib.__version__, "python": platform.python_version(),
           "backend": jax.default_backend(),
+          "matmul_precision": str(jax.config.jax_default_matmul_precision),
+          "xla_flags": os.environ.get("XLA_FLAGS", ""),
           "devices": [str(d) for d in jax.devices()],
           "process_count": jax.process_count()}
 

@@ -343,6 +343,8 @@ def sweep_flags():
                        "others give up on a dead process", flag_values=fv)
   flags.DEFINE_bool("report", False, "write figures and summary.md into OUT/report at the end",
                     flag_values=fv)
+  from jaxcut.cli import define_cache_flag
+  define_cache_flag(fv)
   # every Config field fixes that field for every run: --sigma_d=0.1 (or --set sigma_d=0.1)
   define_config_flags(fv, skip=("steps",))
   return fv
@@ -394,6 +396,8 @@ def main(argv: Sequence[str]) -> int:
   for name, value in (("chunk", fv.chunk), ("vmap", fv.vmap)):
     if value is not None and value < 1:
       raise UsageError(f"--{name}={value} must be an integer >= 1")
+  from jaxcut import runtime
+  runtime.configure(fv.cache_dir)
   if fv.distributed:
     from jaxcut import distributed
     distributed.initialize(heartbeat_timeout_s=fv.heartbeat_timeout)

@@ -19,7 +19,7 @@ def get_grid(size):
       group_names=("common", "probe"), group_counts=(2, 1), group_masses=(0.5, 0.5),
       backend="direct" if size == "cpu" else "gram")
   return Grid(
-      name="rarity", base=base, seeds=16 if size == "cpu" else 32,
+      name="rarity", base=base, seeds=16,
       axes=(Axis("method", ("erm", "cutout", "cutmix")),
             Axis("probe_freq", FREQS, fields=lambda q: {"group_masses": (1 - q, q)})),
       summary=("test_acc_probe", "output_probe", "margin_probe"),

@@ -288,3 +288,21 @@ def test_load_run_reads_a_single_train_run(tmp_path):
   assert run["seed"] == 2 and run["config"]["steps"] == 20
   assert run["trajectories"]["feature_output"].shape[0] == len(run["step"])
   assert run["params"]["W"].shape[-1] == 100
+
+
+def test_compilation_cache_is_written_and_reused_with_the_same_results(tmp_path):
+  cache = tmp_path / "cache"
+  args = ("--grid=smoke", "--seeds=1", "--steps=20", "--quiet", "--overwrite")
+  env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
+  r1 = sweep_cli(*args, f"--out={tmp_path / 'a'}", f"--cache_dir={cache}", env=env)
+  assert r1.returncode == 0, r1.stderr
+  entries = sorted(os.listdir(cache))
+  assert entries  # compiled programs were stored
+  r2 = sweep_cli(*args, f"--out={tmp_path / 'b'}", f"--cache_dir={cache}", env=env)
+  assert r2.returncode == 0, r2.stderr
+  assert sorted(os.listdir(cache)) == entries  # and found again: nothing new to store
+  assert rows_without_timing(str(tmp_path / "a")) == rows_without_timing(str(tmp_path / "b"))
+  off = tmp_path / "off"
+  env["JAXCUT_CACHE_DIR"] = str(off)
+  assert sweep_cli(*args, f"--out={tmp_path / 'c'}", "--cache_dir=off", env=env).returncode == 0
+  assert not off.exists()

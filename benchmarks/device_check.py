@@ -1,0 +1,162 @@
+"""One script for an accelerator: what the device is, whether jaxcut's tests pass on it, how
+fast the engine goes there, and the paper-size rarity grid end to end.
+
+    benchmarks/device_check.sh            # on a GPU / TPU machine: under 8 minutes on one H100
+    benchmarks/device_check.sh --dry      # the same path at tiny sizes, on CPU (a test runs it)
+
+Writes benchmarks/results-<device>.json (or --out) and prints a table. Each step records
+its wall time and status; a failing step is recorded and the next one runs. Settings in
+use are recorded: float32 matmul precision (jaxcut asks for "highest": no TF32, so
+results match CPU within float32 rounding; jaxcut.runtime) and XLA_FLAGS (set
+--xla_gpu_deterministic_ops=true for bitwise reproducible GPU reductions).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Tests that exercise the engine, sharding and both backends (full and --dry selections).
+TESTS = {
+    False: ["tests/test_sweep.py", "tests/test_gram.py", "tests/test_train.py",
+            "tests/test_objectives.py", "-m", "not slow"],
+    True: ["tests/test_train.py", "-k", "same_key"],
+}
+
+
+def step(results: dict, name: str, fn) -> None:
+  t0 = time.time()
+  try:
+    out = fn()
+    results[name] = {"ok": True, "seconds": round(time.time() - t0, 2), **(out or {})}
+  except Exception as e:  # record and go on: one broken step must not hide the others
+    results[name] = {"ok": False, "seconds": round(time.time() - t0, 2),
+                     "error": f"{type(e).__name__}: {e}"[-2000:]}
+  r = results[name]
+  print(f"[device_check] {name}: {'ok' if r['ok'] else 'FAILED'} in {r['seconds']} s",
+        file=sys.stderr, flush=True)
+
+
+def run(cmd, env=None, timeout=600) -> subprocess.CompletedProcess:
+  r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                     env={**os.environ, "PYTHONPATH": ROOT, **(env or {})})
+  if r.returncode != 0:
+    raise RuntimeError(f"{' '.join(cmd)} exited {r.returncode}: {r.stderr[-1500:]}")
+  return r
+
+
+def device_info() -> dict:
+  import jax
+  from jaxcut import engine, runtime
+  settings = runtime.configure()
+  d = jax.devices()[0]
+  return {"backend": jax.default_backend(), "device_kind": d.device_kind,
+          "device_count": len(jax.devices()), "memory_bytes": engine.device_memory(),
+          "jax": jax.__version__, "python": platform.python_version(),
+          "cpu_count": os.cpu_count(), **settings}
+
+
+def tests(dry: bool) -> dict:
+  r = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *TESTS[dry]],
+          timeout=480)
+  tail = r.stdout.strip().splitlines()[-1]
+  counts = {k: int(v) for v, k in re.findall(r"(\d+) (passed|failed|skipped|deselected)", tail)}
+  return {"summary": tail, **counts}
+
+
+def benchmark(dry: bool, out: str) -> dict:
+  args = ["--only", "methods,tiny,width", "--out", out] + (["--dry"] if dry else ["--quick"])
+  run([sys.executable, "-m", "benchmarks.sweep_throughput", *args], timeout=480)
+  with open(out) as f:
+    res = json.load(f)
+  return {k: res[k] for k in ("methods", "tiny", "width") if k in res}
+
+
+def layout(dry: bool) -> dict:
+  """The engine's per-run memory: the estimate vs XLA's compiled analysis, and the layout."""
+  from jaxcut import engine
+  from jaxcut.config import PRESETS
+  base = PRESETS["tiny"] if dry else PRESETS["reference"]
+  out = {}
+  for method in ("erm",) if dry else ("erm", "cutmix"):
+    for backend in ("direct", "gram"):
+      st = base.replace(method=method, backend=backend).static()
+      est, meas = engine.bytes_per_run(st), engine.measured_bytes_per_run(st)
+      chunk, width = engine.default_layout(st, 384, 1)
+      out[f"{method}:{backend}"] = {"estimate_bytes": est, "measured_bytes": meas,
+                                    "chunk": chunk, "width": width}
+  return out
+
+
+def rarity(dry: bool, tmp: str) -> dict:
+  args = (["--grid=rarity", "--seeds=1", "--steps=20"] if dry
+          else ["--grid=rarity", "--size=paper"])
+  cache = os.path.join(tmp, "xla-cache")
+  out = {}
+  for label in ("cold", "warm"):  # warm: the compilation cache filled by the cold run
+    t0 = time.time()
+    r = run([sys.executable, "-m", "jaxcut.sweep", *args, "--quiet", "--overwrite",
+             f"--out={os.path.join(tmp, 'rarity')}", f"--cache_dir={cache}"], timeout=600)
+    out[f"{label}_seconds"] = round(time.time() - t0, 2)
+    out["summary"] = r.stdout.splitlines()[0]
+  return out
+
+
+def main() -> int:
+  ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  ap.add_argument("--dry", action="store_true", help="tiny sizes on CPU")
+  ap.add_argument("--out", default=None, help="result file (default "
+                  "benchmarks/results-<device>.json)")
+  args = ap.parse_args()
+  if args.dry:
+    os.environ["JAX_PLATFORMS"] = "cpu"
+  import tempfile
+  tmp = tempfile.mkdtemp(prefix="jaxcut-device-check-")
+  res: dict = {"dry": args.dry, "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+  step(res, "device", device_info)
+  kind = res["device"].get("device_kind", "unknown") if res["device"]["ok"] else "unknown"
+  name = re.sub(r"[^A-Za-z0-9]+", "-", kind).strip("-").lower() + ("-dry" if args.dry else "")
+  out = args.out or os.path.join(ROOT, "benchmarks", f"results-{name}.json")
+  step(res, "tests", lambda: tests(args.dry))
+  step(res, "benchmark", lambda: benchmark(args.dry, os.path.join(tmp, "bench.json")))
+  step(res, "layout", lambda: layout(args.dry))
+  step(res, "rarity_paper" if not args.dry else "rarity_dry", lambda: rarity(args.dry, tmp))
+  with open(out, "w") as f:
+    json.dump(res, f, indent=1)
+  print(table(res))
+  print(f"wrote {out}")
+  return 0 if all(v.get("ok", True) for v in res.values() if isinstance(v, dict)) else 1
+
+
+def table(res: dict) -> str:
+  lines = [f"{'step':<14}{'status':<8}{'seconds':>9}  detail"]
+  for name, v in res.items():
+    if not isinstance(v, dict):
+      continue
+    detail = v.get("error", "")
+    if name == "device" and v["ok"]:
+      detail = (f"{v['device_kind']} x{v['device_count']}, {v['memory_bytes'] / 2**30:.1f} GiB, "
+                f"jax {v['jax']}, matmul {v['matmul_precision']}")
+    elif name == "tests" and v["ok"]:
+      detail = v["summary"]
+    elif name == "benchmark" and v["ok"]:
+      m = v.get("methods", {})
+      detail = ", ".join(f"{k} {x['sweep_s_per_run']:.3f} s/run" for k, x in m.items())
+    elif name == "layout" and v["ok"]:
+      detail = ", ".join(f"{k}: {x['measured_bytes'] / 2**20:.1f} MiB/run, width {x['width']}"
+                         for k, x in v.items() if isinstance(x, dict))
+    elif name.startswith("rarity") and v["ok"]:
+      detail = f"cold {v['cold_seconds']} s, warm {v['warm_seconds']} s: {v['summary']}"
+    lines.append(f"{name:<14}{'ok' if v['ok'] else 'FAILED':<8}{v['seconds']:>9}  {detail[:200]}")
+  return "\n".join(lines)
+
+
+if __name__ == "__main__":
+  sys.exit(main())
