@@ -91,7 +91,7 @@ def main():
   ap = argparse.ArgumentParser()
   ap.add_argument("--quick", action="store_true")
   ap.add_argument("--out", default=None)
-  ap.add_argument("--only", default="methods,tiny,width,scaling,memory,gram",
+  ap.add_argument("--only", default="startup,compile,methods,tiny,width,scaling,memory,gram",
                   help="comma-separated sections to run")
   ap.add_argument("--dry", action="store_true", help="the same sections at tiny sizes (a "
                   "check that they run, not figures)")
@@ -112,7 +112,10 @@ def main():
 
   print(f"# backend {jax.default_backend()}, {len(jax.devices())} device(s) "
         f"{jax.devices()[0].device_kind}, {os.cpu_count()} cores")
-  sections = {"methods": lambda: methods_section(res, ref, q),
+  sections = {"startup": lambda: startup_section(res),
+              "compile": lambda: compile_section(res),
+              "rarity384": lambda: rarity384_section(res),
+              "methods": lambda: methods_section(res, ref, q),
               "tiny": lambda: tiny_section(res, q),
               "width": lambda: width_section(res, ref),
               "scaling": lambda: scaling_section(res, ref, q),
@@ -131,6 +134,96 @@ def main():
   with open(out, "w") as f:
     json.dump(res, f, indent=1)
   print(f"\nwrote {out}")
+
+
+def _sweep_seconds(args, cache) -> float:
+  import subprocess
+  import sys
+  import tempfile
+  out = tempfile.mkdtemp()
+  t0 = time.perf_counter()
+  r = subprocess.run([sys.executable, "-m", "jaxcut.sweep", *args, "--quiet", "--overwrite",
+                      f"--out={out}", f"--cache_dir={cache}"], capture_output=True, text=True)
+  if r.returncode:
+    raise RuntimeError(r.stderr[-2000:])
+  return time.perf_counter() - t0
+
+
+def startup_section(res):
+  """What a user waits for on a small sweep: a new process, cold and warm compilation cache."""
+  import tempfile
+  args = ["--grid=paper", "--seeds=1", "--steps=1000"]
+  cache = tempfile.mkdtemp()
+  cold = _sweep_seconds(args, cache)
+  warm = _sweep_seconds(args, cache)
+  off = _sweep_seconds(args, "off")
+  res["startup"] = {"command": " ".join(args), "cold_s": cold, "warm_s": warm, "no_cache_s": off}
+  print(f"\n## end to end: python -m jaxcut.sweep {' '.join(args)} (3 runs, a new process)")
+  print(f"cold cache {cold:.1f} s, warm cache {warm:.1f} s, cache off {off:.1f} s")
+
+
+def compile_section(res):
+  """Compile seconds per static group at the reference setting, and where they go."""
+  from jaxcut import train as train_mod
+  from jaxcut.config import Spec
+  print("\n## compile seconds per static group (reference setting, T=3000; lower + compile)")
+  jax.config.update("jax_enable_compilation_cache", False)  # compile, do not load
+  res["compile"] = {}
+  for backend in ("direct", "gram"):
+    for method in ("erm", "cutout", "cutmix"):
+      cfg = PRESETS["reference"].replace(method=method, backend=backend)
+      spec = cfg.spec()
+      f = jax.jit(lambda seed, h: train(jax.random.key(seed), Spec(static=spec.static, hypers=h))[1:])
+      t0 = time.perf_counter()
+      low = f.lower(np.uint32(0), spec.hypers)
+      t1 = time.perf_counter()
+      low.compile()
+      t2 = time.perf_counter()
+      res["compile"][f"{method}:{backend}"] = {"trace_lower_s": t1 - t0, "compile_s": t2 - t1}
+      print(f"{method:<7}{backend:<7} trace+lower {t1 - t0:5.2f} s  compile {t2 - t1:5.2f} s")
+  # the account: the same program without the test evaluation, then also without the
+  # logged quantities and final metrics (stand-ins of the same shapes)
+  import jax.numpy as jnp
+  from jaxcut import metrics as metrics_mod
+  saved = (metrics_mod.test_metrics, metrics_mod.stratified_accuracy, train_mod._log_entry,
+           train_mod._final)
+  fake_test = lambda *a, **k: {"test_acc": jnp.float32(0), "test_acc_group": jnp.zeros(3),
+                               "test_share": jnp.zeros(3)}
+  cfg = PRESETS["reference"].replace(method="cutout")
+  spec = cfg.spec()
+
+  def compile_s():
+    jax.clear_caches()
+    f = jax.jit(lambda seed, h: train(jax.random.key(seed), Spec(static=spec.static, hypers=h))[1:])
+    t0 = time.perf_counter()
+    f.lower(np.uint32(0), spec.hypers).compile()
+    return time.perf_counter() - t0
+
+  try:
+    full = compile_s()
+    metrics_mod.test_metrics = metrics_mod.stratified_accuracy = fake_test
+    no_test = compile_s()
+    train_mod._log_entry = lambda static, phi, W, *a: {"objective": jnp.sum(W)}
+    train_mod._final = lambda static, phi, W, *a: {"x": jnp.sum(W)}
+    loop_only = compile_s()
+  finally:
+    (metrics_mod.test_metrics, metrics_mod.stratified_accuracy, train_mod._log_entry,
+     train_mod._final) = saved
+  jax.config.update("jax_enable_compilation_cache", True)
+  res["compile_account"] = {"full_s": full, "without_test_s": no_test, "loop_only_s": loop_only}
+  print(f"Cutout, direct: whole program {full:.2f} s = training loop {loop_only:.2f} s + logging "
+        f"and final metrics {no_test - loop_only:.2f} s + test evaluation {full - no_test:.2f} s")
+
+
+def rarity384_section(res):
+  """The 384-run rarity grid at paper size, end to end, warm cache (issue #15's target)."""
+  import tempfile
+  cache = tempfile.mkdtemp()
+  args = ["--grid=rarity", "--size=paper"]
+  cold = _sweep_seconds(args, cache)
+  res["rarity384"] = {"command": " ".join(args), "cold_s": cold}
+  print(f"\n## python -m jaxcut.sweep {' '.join(args)} (384 runs): {cold:.0f} s end to end, "
+        f"cold cache")
 
 
 VARIANTS = [("erm", {}), ("cutout", {}), ("cutmix", {}),
