@@ -20,6 +20,6 @@ def test_device_check_dry_runs_every_step(tmp_path):
   assert res["device"]["matmul_precision"] == "highest"
   assert res["tests"]["passed"] >= 1 and res["tests"].get("failed", 0) == 0
   assert res["rarity_dry"]["warm_seconds"] > 0 and "24 runs" in res["rarity_dry"]["summary"]
-  for v in res["layout"].values():
-    assert v["measured_bytes"] > 0 and v["width"] >= 1
+  layouts = [v for v in res["layout"].values() if isinstance(v, dict)]
+  assert layouts and all(v["measured_bytes"] > 0 and v["width"] >= 1 for v in layouts)
   assert "step" in r.stdout and "wrote" in r.stdout

@@ -12,10 +12,18 @@ from jaxcut.report import write_report
 from jaxcut.sweep import run_sweep
 
 
+KEEP = {"regime": ("separation", "C=P-1", "reference")}  # settings kept: fewer compiles
+
+
 def smoke_size(name):
   g = grid_mod.load(name)
-  base = g.base.replace(steps=20, log_every=10, n_test=30 * len(g.base.group_names))
-  return dataclasses.replace(g, base=base, seeds=2)
+  base = g.base.replace(steps=20, log_every=10, n_test=30 * len(g.base.group_names), n=60)
+  axes, claims = g.axes, g.claims
+  if name in KEEP:
+    axes = tuple(dataclasses.replace(a, values=KEEP[name]) if a.name == "setting" else a
+                 for a in axes)
+    claims = tuple(c for c in claims if c.at.get("setting") in KEEP[name])
+  return dataclasses.replace(g, base=base, seeds=2, axes=axes, claims=claims)
 
 
 @pytest.mark.parametrize("name,figure", [("regime", "regime.png"), ("threshold", "threshold.png")])
