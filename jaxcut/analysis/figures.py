@@ -204,7 +204,7 @@ def fig_phase(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
   methods = sweep.methods()
   fig, axes = plt.subplots(1, len(methods), figsize=(max(6.5, 4.6 * len(methods)), 4.4),
                            squeeze=False, layout="constrained")
-  from matplotlib.ticker import LogLocator, LogFormatterSciNotation
+  from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
   for ax, m in zip(axes[0], methods):
     sel = meth == m
     total, count = np.zeros((len(ys), len(xs))), np.zeros((len(ys), len(xs)))
@@ -214,9 +214,10 @@ def fig_phase(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
     im = ax.pcolormesh(xs, ys, grid, shading="nearest", vmin=0.5, vmax=1.0, cmap="viridis")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    for axis in (ax.xaxis, ax.yaxis):
+    for axis in (ax.xaxis, ax.yaxis):  # ticks at 1, 2, 5 x 10^k, plain numbers
       axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-      axis.set_major_formatter(LogFormatterSciNotation(base=10, labelOnlyBase=False))
+      axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+      axis.set_minor_formatter(NullFormatter())
     _axes_text(ax, m, "probe feature frequency per sample", "sigma_d (dominant noise)",
                legend=False)
   fig.colorbar(im, ax=axes[0].tolist(), label="test accuracy, probe group")
