@@ -26,7 +26,7 @@ import numpy as np
 
 METHODS = ("erm", "cutout", "cutmix")
 ACTIVATIONS = ("smoothed_leaky_relu", "leaky_relu", "relu", "gelu")
-MIXINGS = ("uniform", "beta")
+MIXINGS = ("uniform", "beta", "fixed")
 OPTIMIZERS = ("sgd", "momentum", "adam")
 DTYPES = ("float32", "float64")
 BACKENDS = ("direct", "gram")
@@ -102,7 +102,7 @@ class Hypers:
   eta: Any  # step size
   momentum: Any  # used by optimizer='momentum'
   C: Any  # Cutout size (integer valued)
-  mix_a: Any  # Beta(a, a) parameter of mixing='beta'
+  mix_a: Any  # Beta(a, a) parameter of mixing='beta'; |S| / P of mixing='fixed'
   d: Any  # dimension; the gram backend's only use of d (Static.d sizes arrays otherwise)
 
 
@@ -255,6 +255,9 @@ class Config:
       need(1 <= self.C <= self.P - 1, "C", f"an integer in 1..P-1 = 1..{self.P - 1}")
     if self.method == "cutmix" and self.mixing == "beta":
       need(math.isfinite(self.mix_a) and self.mix_a > 0, "mix_a", "> 0")
+    if self.method == "cutmix" and self.mixing == "fixed":
+      need(0 <= self.mix_a <= 1, "mix_a", "in [0, 1] with mixing=fixed (|S| = round(mix_a P) "
+           "or P minus that)")
     if self.method != "erm" and self.exact:
       need(self.P <= 16, "P", "<= 16 for exact Cutout/CutMix (they sum over all 2^P subsets)")
     need(self.steps >= 1, "steps", "an integer >= 1")
@@ -314,9 +317,11 @@ FIELD_DOCS: Mapping[str, Tuple[str, str]] = {
     "exact": ("exact expectation over Cutout subsets / CutMix pairs and subsets (false: one "
               "sampled augmentation per example per step)", "true or false"),
     "C": ("Cutout size: patches zeroed (method=cutout)", "an integer in 1..P-1"),
-    "mixing": ("CutMix law D_S of |S|: uniform on 0..P (the paper's) or round(lam P), lam ~ "
-               "Beta(a, a)", f"one of {', '.join(MIXINGS)}"),
-    "mix_a": ("a of the Beta(a, a) mixing law (mixing=beta)", "> 0"),
+    "mixing": ("CutMix law D_S of |S|: uniform on 0..P (the paper's), round(lam P) with lam "
+               "~ Beta(a, a), or fixed: k or P - k, k = round(mix_a P)",
+               f"one of {', '.join(MIXINGS)}"),
+    "mix_a": ("a of the Beta(a, a) mixing law (mixing=beta), or |S| / P (mixing=fixed)",
+              "> 0 (beta); in [0, 1] (fixed)"),
     "optimizer": ("optimizer of full-batch gradient descent",
                   f"one of {', '.join(OPTIMIZERS)} (gram backend: sgd or momentum)"),
     "eta": ("step size", "> 0"),

@@ -17,6 +17,10 @@ D_S (`mixing`), a law of |S| then S uniform given its size:
 * "uniform" (the paper's): |S| uniform on {0, ..., P}.
 * "beta" (original CutMix paper's area law): lam ~ Beta(a, a), |S| = round(lam P), so
   P(|S| = s) = I_{(s+1/2)/P}(a, a) - I_{(s-1/2)/P}(a, a) (clipped to [0, 1]); a = mix_a.
+* "fixed": |S| = k or P - k with probability 1/2 each, k = round(mix_a P): a fixed share
+  of patches from each input (mix_a = 1/2: |S| = P/2, or {1, 2} at P = 3). The law is
+  symmetrised, like the other two: the exact objective's identity (i, j, S) ~ (j, i, S^c)
+  needs D_S(S) = D_S(S^c).
 """
 
 from __future__ import annotations
@@ -53,10 +57,21 @@ def size_pmf(P: int, mixing: str, a) -> jax.Array:
   dtype = jnp.asarray(a).dtype
   if mixing == "uniform":
     return jnp.full((P + 1,), 1.0 / (P + 1), dtype)
+  if mixing == "fixed":
+    k = jnp.round(a * P).astype(jnp.int32)
+    return 0.5 * (jax.nn.one_hot(k, P + 1, dtype=dtype) + jax.nn.one_hot(P - k, P + 1, dtype=dtype))
   s = jnp.arange(P + 1, dtype=dtype)
   hi = jnp.clip((s + 0.5) / P, 0.0, 1.0)
   lo = jnp.clip((s - 0.5) / P, 0.0, 1.0)
   return betainc(a, a, hi) - betainc(a, a, lo)
+
+
+def lambda_moments(P: int, mixing: str, a) -> tuple[float, float]:
+  """(mean, variance) of lam = |S| / P under D_S (numbers, for reports)."""
+  pmf = np.asarray(size_pmf(P, mixing, np.float64(a)), np.float64)
+  lam = np.arange(P + 1) / P
+  mean = float(pmf @ lam)
+  return mean, float(pmf @ lam ** 2 - mean ** 2)
 
 
 def mixing_weights(P: int, mixing: str, a) -> jax.Array:
@@ -154,6 +169,9 @@ def sample_sizes(key, n: int, P: int, mixing: str, mix_a):
   """[n] draws of |S| under D_S."""
   if mixing == "uniform":
     return jax.random.randint(key, (n,), 0, P + 1, jnp.int32)
+  if mixing == "fixed":
+    k = jnp.round(mix_a * P).astype(jnp.int32)
+    return jnp.where(jax.random.bernoulli(key, 0.5, (n,)), k, P - k)
   lam = jax.random.beta(key, mix_a, mix_a, (n,), jnp.asarray(mix_a).dtype)
   return jnp.round(lam * P).astype(jnp.int32)
 

@@ -26,7 +26,7 @@ def applies(cfg: Config, field: str) -> bool:
   if field == "mixing":
     return cfg.method == "cutmix"
   if field == "mix_a":
-    return cfg.method == "cutmix" and cfg.mixing == "beta"
+    return cfg.method == "cutmix" and cfg.mixing != "uniform"
   if field == "momentum":
     return cfg.optimizer == "momentum"
   if field == "beta":

@@ -55,6 +55,9 @@ def ref_cutout(W, X, y, C):
 def ref_size_pmf(P, mixing, a):
   if mixing == "uniform":
     return [1.0 / (P + 1)] * (P + 1)
+  if mixing == "fixed":  # k or P - k, 1/2 each
+    k = round(a * P)
+    return [0.5 * (s == k) + 0.5 * (s == P - k) for s in range(P + 1)]
   from scipy.stats import beta as beta_dist
   cdf = lambda x: beta_dist.cdf(min(max(x, 0.0), 1.0), a, a)
   return [cdf((s + 0.5) / P) - cdf((s - 0.5) / P) for s in range(P + 1)]
@@ -109,7 +112,8 @@ def test_cutout_exact_matches_brute_force(P, m):
 
 
 @pytest.mark.parametrize("P", [3, 4])
-@pytest.mark.parametrize("mixing,a", [("uniform", 1.0), ("beta", 0.5), ("beta", 2.0)])
+@pytest.mark.parametrize("mixing,a", [("uniform", 1.0), ("beta", 0.5), ("beta", 2.0),
+                                      ("fixed", 0.5)])
 def test_cutmix_exact_matches_brute_force(P, mixing, a):
   with jax.enable_x64(True):
     X, y, W, phi = setup(P, m=1 if mixing == "uniform" else 2)
@@ -163,7 +167,7 @@ def test_beta_mixing_with_a_one_is_not_the_papers_law_but_uniform_is():
                              [1 / 6, 1 / 3, 1 / 3, 1 / 6], atol=1e-6)
 
 
-@pytest.mark.parametrize("method", ["cutout", "cutmix_uniform", "cutmix_beta"])
+@pytest.mark.parametrize("method", ["cutout", "cutmix_uniform", "cutmix_beta", "cutmix_fixed"])
 def test_sampled_objectives_average_to_exact(method):
   """Mean over 4000 draws of the sampled loss and gradient is within 5 standard errors."""
   X, y, W, phi = setup(4, dtype="float32")
@@ -173,7 +177,7 @@ def test_sampled_objectives_average_to_exact(method):
     sampled = lambda W, k: objectives.cutout_sampled(patch_outputs(W, X, phi), y, C, k)
   else:
     mix = method.split("_")[1]
-    a = jnp.float32(0.6)
+    a = jnp.float32(0.6 if mix == "beta" else 0.5)
     exact = lambda W: objectives.cutmix_exact(patch_outputs(W, X, phi), y, mix, a)
     sampled = lambda W, k: objectives.cutmix_sampled(patch_outputs(W, X, phi), y, mix, a, k)
   keys = jax.random.split(jax.random.key(3), 4000)
@@ -182,3 +186,12 @@ def test_sampled_objectives_average_to_exact(method):
     mean = draws.mean(0)
     se = draws.std(0) / np.sqrt(len(keys))
     assert np.all(np.abs(mean - target) <= 5 * se + 1e-6), (mean, target, se)
+
+
+def test_lambda_moments_of_each_law():
+  assert objectives.lambda_moments(4, "fixed", 0.5) == (0.5, 0.0)
+  np.testing.assert_allclose(objectives.lambda_moments(3, "fixed", 0.5), [0.5, 1 / 36])
+  mean, var = objectives.lambda_moments(3, "uniform", 1.0)
+  np.testing.assert_allclose([mean, var], [0.5, np.var(np.arange(4) / 3)])
+  v = [objectives.lambda_moments(4, "beta", a)[1] for a in (0.1, 1.0, 4.0)]
+  assert v[0] > v[1] > v[2] > 0  # small a: lam near 0 or 1; large a: near 1/2

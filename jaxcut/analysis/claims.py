@@ -323,6 +323,79 @@ def threshold_cutmix_not_sigma_d(c: Ctx) -> dict:
                          "CutMix's learning threshold depends less on sigma_d than ERM's")
 
 
+def _law_rows(c: Ctx):
+  """(CutMix rows of the claim's law, baseline rows) of a mixing-law grid."""
+  c.need_label("law")
+  law = c.at.get("law")
+  mix = [r for r in c.rows if r["method"] == "cutmix" and r["law"] == str(law)]
+  base = [r for r in c.rows if r["method"] != "cutmix"]
+  if not mix:
+    raise NotTested(f"no CutMix runs with law {law}")
+  return mix, base
+
+
+def _law_gap(c: Ctx, other: str, group: str, text: str) -> dict:
+  mix, base = _law_rows(c)
+  if not any(r["method"] == other for r in base):
+    raise NotTested(f"no {other} runs at this setting")
+  col = f"test_acc_{group}"
+  d = interval(paired(by_seed(mix, col), by_seed(base, col, other)))
+  law = c.at["law"]
+  mean, var = _moments(mix[0])
+  q = {f"{col}_cutmix_{law}_minus_{other}": d,
+       f"{col}_cutmix_{law}": interval(by_seed(mix, col).values()),
+       f"{col}_{other}": interval(by_seed(base, col, other).values()),
+       "var_lambda": {"mean": var, "lo": float("nan"), "hi": float("nan"), "n": 1}}
+  return _out(text, f"paired (CutMix with law {law} - {other}) {group}-group test accuracy > 0",
+              [verdict(d)], q, list(q)[:1], list(q)[1:])
+
+
+def _moments(row) -> tuple[float, float]:
+  from jaxcut.objectives import lambda_moments
+  a = float(row["mix_a"]) if row.get("mix_a", "") != "" else 1.0
+  return lambda_moments(int(row["P"]), row["mixing"], a)
+
+
+def law_extreme_over_cutout(c: Ctx) -> dict:
+  c.need_groups(3)
+  return _law_gap(c, "cutout", c.extreme, f"CutMix with law {c.at.get('law')} learns the "
+                  f"extremely rare features Cutout misses ({c.extreme}-group test accuracy)")
+
+
+def law_rare_over_erm(c: Ctx) -> dict:
+  c.need_groups(2)
+  return _law_gap(c, "erm", c.rare, f"CutMix with law {c.at.get('law')} learns the rare "
+                  f"features ERM misses ({c.rare}-group test accuracy)")
+
+
+def law_advantage_tracks_variance(c: Ctx) -> dict:
+  """Across mixing laws: CutMix's extreme-group advantage over Cutout against Var(lam)."""
+  c.need_label("law")
+  c.need_groups(3)
+  c.need_methods("cutout", "cutmix")
+  col = f"test_acc_{c.extreme}"
+  cut = by_seed([r for r in c.rows if r["method"] == "cutout"], col)
+  laws = sorted({r["law"] for r in c.rows if r["method"] == "cutmix"})
+  if len(laws) < 3:
+    raise NotTested("needs >= 3 mixing laws")
+  var = {law: _moments(next(r for r in c.rows if r["law"] == law))[1] for law in laws}
+  gap = {law: {s: v - cut[s] for s, v in by_seed(
+      [r for r in c.rows if r["method"] == "cutmix" and r["law"] == law], col).items() if s in cut}
+         for law in laws}
+  seeds = set.intersection(*[set(g) for g in gap.values()])
+  slopes = {s: stats.fit_line([var[l] for l in laws], [gap[l][s] for l in laws])[0]
+            for s in seeds}
+  q = {"slope_of_advantage_on_var_lambda": interval(slopes.values())}
+  for law in laws:
+    q[f"advantage_{law}_var{var[law]:.3f}"] = interval(gap[law].values())
+  return _out("CutMix's extreme-group advantage over Cutout shrinks as Var(lam) grows (laws "
+              "that mix less, lam near 0 or 1, act more like plain training)",
+              f"per-seed least-squares slope of (CutMix - Cutout) {c.extreme}-group test "
+              "accuracy on Var(lam) across the laws < 0",
+              [verdict(q["slope_of_advantage_on_var_lambda"], -1)], q, list(q)[:1],
+              list(q)[1:])
+
+
 CLAIMS: dict[str, Callable[[Ctx], dict]] = {
     "rare_cutout_over_erm": rare_cutout_over_erm,
     "rare_cutmix_over_erm": rare_cutmix_over_erm,
@@ -339,6 +412,9 @@ CLAIMS: dict[str, Callable[[Ctx], dict]] = {
     "threshold_cutout_follows_sigma_b": threshold_cutout_follows_sigma_b,
     "threshold_cutmix_not_sigma_b": threshold_cutmix_not_sigma_b,
     "threshold_cutmix_not_sigma_d": threshold_cutmix_not_sigma_d,
+    "law_extreme_over_cutout": law_extreme_over_cutout,
+    "law_rare_over_erm": law_rare_over_erm,
+    "law_advantage_tracks_variance": law_advantage_tracks_variance,
 }
 # Each claim in a sentence (the report's text when a grid cannot test it).
 TITLES = {
@@ -361,11 +437,17 @@ TITLES = {
                                     "Cutout's",
     "threshold_cutmix_not_sigma_d": "CutMix's learning threshold depends less on sigma_d than "
                                     "ERM's",
+    "law_extreme_over_cutout": "CutMix with this mixing law learns the extremely rare "
+                               "features Cutout misses",
+    "law_rare_over_erm": "CutMix with this mixing law learns the rare features ERM misses",
+    "law_advantage_tracks_variance": "CutMix's extreme-group advantage over Cutout shrinks as "
+                                     "Var(lam) grows",
 }
 # The axes a claim spans (left free when choosing its rows).
 OVER = {"rarity_thresholds": ("probe_freq",), "cutmix_overtakes_erm_with_d": ("d",)}
 OVER.update({k: ("arm", "sigma_d", "sigma_b") for k in CLAIMS
              if k.startswith("threshold_")})
+OVER.update({k: ("law", "mixing", "mix_a") for k in CLAIMS if k.startswith("law_")})
 PAPER = ("rare_cutout_over_erm", "rare_cutmix_over_erm", "extreme_cutmix_over_cutout",
          "three_way_separation", "cutmix_best_overall", "cutmix_most_even",
          "cutmix_even_activation", "cutmix_common_nonmonotone")

@@ -338,7 +338,7 @@ def fig_threshold(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
 
 def fig_regime(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
   """Per-group test accuracy of each method at each candidate setting of a regime search."""
-  if "setting" not in sweep.labels:
+  if "setting" not in sweep.labels or "law" in sweep.labels:  # (mixing grids: fig_mixing)
     return None
   plt = _plt()
   groups = sweep.groups()
@@ -363,6 +363,50 @@ def fig_regime(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
   return _save(fig, out, "regime.png")
 
 
+def fig_mixing(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
+  """Per mixing law (x: Var(lam) of the law), per setting: CutMix's test accuracy per group
+  and overall, and its output evenness, against the ERM and Cutout baselines."""
+  if "law" not in sweep.labels:
+    return None
+  from jaxcut.objectives import lambda_moments
+  plt = _plt()
+  groups = sweep.groups()
+  settings = list(dict.fromkeys(r.get("setting", "") for r in sweep.rows))
+  fig, axes = plt.subplots(len(settings), 3, figsize=(15, 3.9 * len(settings)), squeeze=False)
+  cmap = plt.get_cmap("tab10")
+  for row, setting in zip(axes, settings):
+    rows = [r for r in sweep.rows if r.get("setting", "") == setting]
+    mix = [r for r in rows if r["method"] == "cutmix"]
+    laws = list(dict.fromkeys(r["law"] for r in mix))
+
+    def var(law):
+      r = next(x for x in mix if x["law"] == law)
+      return lambda_moments(int(r["P"]), r["mixing"], float(r["mix_a"] or 1.0))[1]
+
+    xs = [var(law) for law in laws]
+    panels = [(row[0], [(g, f"test_acc_{g}") for g in groups[1:]], "test accuracy"),
+              (row[1], [("overall", "test_acc")], "test accuracy"),
+              (row[2], [("feature share", "share_train_feature")],
+               "share of |output| from the feature patch (train)")]
+    for ax, series, ylabel in panels:
+      for i, (name, column) in enumerate(series):
+        qs = [interval(col([r for r in mix if r["law"] == law], column)) for law in laws]
+        _errorbar(ax, xs, qs, color=cmap(i), ls="none", label=f"CutMix, {name}")
+        for m, ls in (("cutout", "--"), ("erm", ":")):
+          base = [r for r in rows if r["method"] == m]
+          if base:
+            ax.axhline(col(base, column).mean(), color=cmap(i), ls=ls, lw=1,
+                       label=f"{m}, {name}")
+      for x, law in zip(xs, laws):
+        ax.annotate(law, (x, ax.get_ylim()[0]), fontsize=6, rotation=90, va="bottom",
+                    ha="center", color="gray")
+      _axes_text(ax, f"{setting}", "Var(lam) of the mixing law (lam = |S| / P)", ylabel)
+      ax.legend(fontsize=6)
+  _title(fig, f"Mixing laws D_S: CutMix per law (95% intervals over seeds) against Cutout "
+         f"(dashed) and ERM (dotted): {sweep.seeds()} seeds")
+  return _save(fig, out, "mixing.png")
+
+
 class Drawn(NamedTuple):
   """A figure function's result: the PNG it wrote (None when out is None) and the figure
   itself, for a notebook (close it with plt.close(drawn.figure) when done)."""
@@ -381,4 +425,4 @@ def _save(fig, out, name) -> Drawn:
 
 
 FIGURES = (fig_trajectories, fig_noise, fig_rarity, fig_noise_grid, fig_phase, fig_cutsize,
-           fig_dimension, fig_threshold, fig_regime, fig_evenness)
+           fig_dimension, fig_threshold, fig_regime, fig_mixing, fig_evenness)

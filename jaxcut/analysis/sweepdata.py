@@ -2,7 +2,9 @@
 
 A *setting* fixes every swept label except `method` (and Cutout's `C`, which picks the
 Cutout variant compared): `Sweep.rows_at(at)` returns the runs of every method there.
-Labels that `at` does not name take the grid's first value (the base setting).
+Labels that `at` does not name take the grid's first value (the base setting). A run
+where a label is blank (the setting does not apply to its method, e.g. `mixing` for ERM)
+belongs to every value of that label.
 """
 
 from __future__ import annotations
@@ -66,8 +68,9 @@ class Sweep:
   # ------------------------------------------------------------------------- settings
 
   def first_value(self, label: str) -> str:
-    """The label's value in the first run (the grid's base setting)."""
-    return self.rows[0].get(label, "") if self.rows else ""
+    """The label's first value in run order (the grid's base setting), skipping runs where
+    it is blank (a setting that does not apply to their method, e.g. mixing for ERM)."""
+    return next((r[label] for r in self.rows if r.get(label, "") != ""), "")
 
   def rows_at(self, at: Optional[Mapping] = None, over: tuple = ()) -> list[dict]:
     """Runs of every method at the setting `at` (label -> value); labels in `over` are
@@ -79,15 +82,13 @@ class Sweep:
       if k in over or k == "C":
         continue
       want[k] = _norm(at[k]) if k in at else _norm(self.first_value(k))
-    base_c = at.get("C", self.grid["base"]["C"])
-    out = []
-    for r in self.rows:
-      if any(_norm(r.get(k, "")) != v for k, v in want.items()):
-        continue
-      if "C" in self.others and "C" not in over and r["method"] == "cutout" \
-          and _norm(r["C"]) != _norm(base_c):
-        continue
-      out.append(r)
+    out = [r for r in self.rows
+           if all(r.get(k, "") == "" or _norm(r[k]) == v for k, v in want.items())]
+    # Cutout at several cut sizes here (a C axis): compare the one `at` names, else the base's
+    cs = {_norm(r["C"]) for r in out if r["method"] == "cutout"}
+    if len(cs) > 1 and "C" not in over:
+      base_c = _norm(at.get("C", self.grid["base"]["C"]))
+      out = [r for r in out if r["method"] != "cutout" or _norm(r["C"]) == base_c]
     return out
 
   def base_rows(self, method: Optional[str] = None) -> list[dict]:
