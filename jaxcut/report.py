@@ -121,6 +121,9 @@ def write_report(path: str) -> tuple[str, list[str]]:
     print(f"warning: {w}", file=sys.stderr)
   out = os.path.join(path, "report")
   os.makedirs(out, exist_ok=True)
+  for old in os.listdir(out):  # figures of an earlier report that this one may not draw
+    if old.endswith(".png"):
+      os.remove(os.path.join(out, old))
   figures = []
   for fn in FIGURES:
     drawn = fn(sweep, out)
