@@ -117,7 +117,7 @@ def run_sweep(grid: Grid, out: str, chunk: Optional[int] = None, width: Optional
   sweep = SweepDir(out)
   import jax
   from jaxcut import engine
-  from jaxcut.distributed import barrier, decided_by_main, is_main
+  from jaxcut.distributed import decided_by_main, is_main
   main = is_main()
   quiet = quiet or not main
   if any(r.config.dtype == "float64" for r in runs):

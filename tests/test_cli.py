@@ -1,7 +1,5 @@
 """The command lines a newcomer meets: help, one override syntax, --steps, default --out."""
 
-import pytest
-
 from conftest import run_cli
 from jaxcut import grid as grid_mod
 from jaxcut.cli import train_config, train_flags, train_main

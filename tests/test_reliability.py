@@ -168,7 +168,7 @@ def test_a_sweep_that_stopped_before_committing_anything_is_replaced(tmp_path):
 def test_ctrl_c_rewrites_results_and_exits_130(tmp_path):
   out = str(tmp_path / "int")
   proc = subprocess.Popen([sys.executable, "-m", "jaxcut.sweep", "--grid=smoke", "--chunk=1",
-                           f"--out={out}", "--quiet"], cwd=ROOT, stdout=subprocess.PIPE,
+                           "--steps=20000", f"--out={out}", "--quiet"], cwd=ROOT, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True)
   parts = os.path.join(out, "parts")
   deadline = time.time() + 300
@@ -262,7 +262,6 @@ def test_bad_out_is_one_line_before_compute(tmp_path, out, needle):
   f = tmp_path / "f"
   f.write_text("x")
   out = out.replace("FILE", str(f))
-  t0 = time.time()
   one_error_line(sweep_here("--grid=smoke", f"--out={out}"), needle)
   one_error_line(train_here("--preset=tiny", "--steps=5000", f"--out={out}"), needle)
 

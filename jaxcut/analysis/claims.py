@@ -17,8 +17,6 @@ from __future__ import annotations
 import math
 from typing import Callable, Mapping, Optional, Sequence
 
-import numpy as np
-
 from jaxcut import stats
 from jaxcut.analysis import thresholds
 from jaxcut.analysis.sweepdata import METHOD_ORDER, Sweep, by_seed
@@ -218,8 +216,8 @@ def cutmix_common_nonmonotone(c: Ctx) -> dict:
   d = interval(paired(mix, erm))
   q = {"overshoot_cutmix_minus_erm": d, "overshoot_cutmix": interval(mix.values()),
        "overshoot_erm": interval(erm.values())}
-  return _out(f"CutMix's common-feature output moves non-monotonically in time (rises, then "
-              f"falls), unlike ERM's",
+  return _out("CutMix's common-feature output moves non-monotonically in time (rises, then "
+              "falls), unlike ERM's",
               f"paired (CutMix - ERM) overshoot > 0, overshoot = (peak - final) / final of "
               f"the {c.common}-group feature output over training",
               [verdict(d)], q, list(q)[:1], list(q)[1:])
@@ -257,8 +255,8 @@ def cutmix_overtakes_erm_with_d(c: Ctx) -> dict:
   q["crossover_d"] = {"mean": cross, "lo": float("nan"), "hi": float("nan"), "n": 1}
   return _out("CutMix's overall test accuracy exceeds ERM's once d is large (the paper's "
               "regime, d >> n (sigma_d / sigma_b)^2)",
-              f"paired (CutMix - ERM) overall test accuracy > 0 at the largest d; crossover_d: "
-              f"the smallest d from which it stays > 0", [verdict(curve[-1][1])], q, [last],
+              "paired (CutMix - ERM) overall test accuracy > 0 at the largest d; crossover_d: "
+              "the smallest d from which it stays > 0", [verdict(curve[-1][1])], q, [last],
               [k for k in q if k != last])
 
 

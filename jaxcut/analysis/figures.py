@@ -19,7 +19,6 @@ from typing import NamedTuple, Optional
 
 import numpy as np
 
-from jaxcut import stats
 from jaxcut.analysis import thresholds
 from jaxcut.analysis.sweepdata import Sweep, by_seed, col
 from jaxcut.stats import interval, paired
