@@ -203,6 +203,7 @@ def _eval_predictions(run: RealRun) -> dict:
 
 
 def write_report(path: str) -> tuple[str, Optional[str]]:
+  """OUT/report/{summary.md, claims.json, consistency.png}; returns (summary, figure)."""
   run = RealRun(path)
   rep = os.path.join(path, "report")
   os.makedirs(rep, exist_ok=True)
@@ -212,4 +213,5 @@ def write_report(path: str) -> tuple[str, Optional[str]]:
   text = summary(run) + f"\n![consistency](consistency.png)\n"
   with open(os.path.join(rep, "summary.md"), "w") as f:
     f.write(text)
+  io.write_json(os.path.join(rep, "claims.json"), claims(run))
   return os.path.join(rep, "summary.md"), fig_path
