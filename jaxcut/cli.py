@@ -65,6 +65,17 @@ def parse(fv: flags.FlagValues, argv: Sequence[str], epilog: str = "") -> list[s
   return rest
 
 
+def out_dir(head: str, parts) -> str:
+  """runs/HEAD-PART-PART...: a default --out that names the command's overrides (hashed
+  past 100 characters), so that another command gets another directory."""
+  name = "-".join(str(p).replace("/", "_").replace(",", "_").replace(" ", "")
+                  for p in [head, *parts])
+  if len(name) > 100:
+    import hashlib
+    name = f"{head}-" + hashlib.sha256(name.encode()).hexdigest()[:10]
+  return os.path.join("runs", name)
+
+
 def enable_precision(dtype: str) -> None:
   if dtype == "float64":
     import jax

@@ -13,7 +13,6 @@ The output directory resumes like a sweep's: rerun the same command after an int
 
 from __future__ import annotations
 
-import os
 import typing
 from typing import Sequence
 
@@ -68,13 +67,9 @@ def resolve(fv):
 
 
 def default_out(dataset: str, kw: dict) -> str:
-  parts = [f"realdata-{dataset}"] + [f"{k}{v}" for k, v in sorted(kw.items())
-                                       if k not in ("data_dir", "cscores", "vmap")]
-  name = "-".join(str(p).replace("/", "_").replace(",", "_").replace(" ", "") for p in parts)
-  if len(name) > 100:
-    import hashlib
-    name = f"realdata-{dataset}-" + hashlib.sha256(name.encode()).hexdigest()[:10]
-  return os.path.join("runs", name)
+  from jaxcut.cli import out_dir
+  return out_dir(f"realdata-{dataset}", [f"{k}{v}" for k, v in sorted(kw.items())
+                                          if k not in ("data_dir", "cscores", "vmap")])
 
 
 def main(argv: Sequence[str]) -> int:

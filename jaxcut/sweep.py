@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import math
-import os
 import sys
 import time
 from typing import Optional, Sequence
@@ -367,15 +366,11 @@ def grid_list() -> str:
 
 def default_out(grid: Grid, seeds, steps, fixed: dict) -> str:
   """runs/GRID-SIZE, plus the overrides, so that another command gets another directory."""
-  parts = [f"{grid.name}-{grid.size}"]
-  parts += [f"seeds{seeds}"] if seeds is not None else []
+  from jaxcut.cli import out_dir
+  parts = [f"seeds{seeds}"] if seeds is not None else []
   parts += [f"steps{steps}"] if steps is not None else []
   parts += [f"{k}{v}" for k, v in sorted(fixed.items())]
-  name = "-".join(str(p).replace("/", "_").replace(",", "_").replace(" ", "") for p in parts)
-  if len(name) > 100:
-    import hashlib
-    name = f"{grid.name}-{grid.size}-" + hashlib.sha256(name.encode()).hexdigest()[:10]
-  return os.path.join("runs", name)
+  return out_dir(f"{grid.name}-{grid.size}", parts)
 
 
 def main(argv: Sequence[str]) -> int:

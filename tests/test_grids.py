@@ -1,4 +1,4 @@
-"""The regime, threshold and mixing grids at smoke size (2 seeds, 20 steps, small test sets): they
+"""The regime, threshold, mixing and width grids at smoke size (2 seeds, 20 steps, small test sets): they
 run, their reports draw their figures, and every claim they declare gets a verdict."""
 
 import dataclasses
@@ -12,8 +12,10 @@ from jaxcut.report import write_report
 from jaxcut.sweep import run_sweep
 
 
-# settings (and mixing laws) kept at smoke size: fewer compiled programs
-KEEP = {"regime": ("separation", "C=P-1", "reference"), "mixing": ("regime",)}
+# axis values (and mixing laws) kept at smoke size: fewer compiled programs
+KEEP = {"regime": {"setting": ("separation", "C=P-1", "reference")},
+        "mixing": {"setting": ("regime",)},
+        "width": {"setting": ("regime",), "m": (1, 2), "activation": ("relu",)}}
 LAWS = ("none", "uniform", "beta0.1", "half")
 
 
@@ -22,16 +24,17 @@ def smoke_size(name):
   base = g.base.replace(steps=20, log_every=10, n_test=30 * len(g.base.group_names), n=60)
   axes, claims, points = g.axes, g.claims, g.points
   if name in KEEP:
-    axes = tuple(dataclasses.replace(a, values=KEEP[name]) if a.name == "setting" else a
+    keep = KEEP[name]
+    axes = tuple(dataclasses.replace(a, values=keep[a.name]) if a.name in keep else a
                  for a in axes)
-    claims = tuple(c for c in claims if c.at.get("setting") in KEEP[name]
+    claims = tuple(c for c in claims if all(c.at[k] in v for k, v in keep.items() if k in c.at)
                    and c.at.get("law", "none") in LAWS)
     points = tuple(p for p in points if p.get("law", "none") in LAWS)
   return dataclasses.replace(g, base=base, seeds=2, axes=axes, claims=claims, points=points)
 
 
 @pytest.mark.parametrize("name,figure", [("regime", "regime.png"), ("threshold", "threshold.png"),
-                                         ("mixing", "mixing.png")])
+                                         ("mixing", "mixing.png"), ("width", "width.png")])
 def test_grid_runs_and_reports_its_claims(tmp_path, name, figure):
   g = smoke_size(name)
   out = str(tmp_path / name)

@@ -337,7 +337,7 @@ def fig_threshold(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
 
 def fig_regime(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
   """Per-group test accuracy of each method at each candidate setting of a regime search."""
-  if "setting" not in sweep.labels or "law" in sweep.labels:  # (mixing grids: fig_mixing)
+  if "setting" not in sweep.labels or {"law", "m"} & set(sweep.labels):  # fig_mixing, fig_width
     return None
   plt = _plt()
   groups = sweep.groups()
@@ -406,6 +406,37 @@ def fig_mixing(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
   return _save(fig, out, "mixing.png")
 
 
+def fig_width(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
+  """Per setting (rows) and activation (columns): rare- and extreme-group test accuracy of
+  each method against the width m, with 95% intervals over seeds."""
+  if not {"m", "activation"} <= set(sweep.labels):
+    return None
+  plt = _plt()
+  groups = sweep.groups()
+  rare = "rare" if "rare" in groups else groups[min(1, len(groups) - 1)]
+  ext = "extreme" if "extreme" in groups else groups[-1]
+  settings = list(dict.fromkeys(r.get("setting", "") for r in sweep.rows))
+  acts = list(dict.fromkeys(r["activation"] for r in sweep.rows))
+  fig, axes = plt.subplots(len(settings), len(acts), figsize=(4.2 * len(acts),
+                           3.6 * len(settings)), squeeze=False, sharey=True)
+  for row, setting in zip(axes, settings):
+    for ax, act in zip(row, acts):
+      rows = [r for r in sweep.rows if r.get("setting", "") == setting and r["activation"] == act]
+      ms = sorted({int(r["m"]) for r in rows})
+      for m_name in sweep.methods(rows):
+        for group, ls in ((rare, "-"), (ext, "--")):
+          qs = [interval(col([r for r in rows if r["method"] == m_name and int(r["m"]) == m],
+                             f"test_acc_{group}")) for m in ms]
+          _errorbar(ax, ms, qs, color=COLORS[m_name], ls=ls, label=f"{m_name}, {group}")
+      ax.set_xscale("log", base=2)
+      ax.set_xticks(ms, [str(m) for m in ms])
+      _axes_text(ax, f"{setting}: {act}", "filters per class m", "test accuracy",
+                 legend=(act == acts[0] and setting == settings[0]))
+  _title(fig, f"Width and activation: rare (solid) and extremely rare (dashed) group test "
+         f"accuracy per method, 95% intervals over {sweep.seeds()} seeds")
+  return _save(fig, out, "width.png")
+
+
 class Drawn(NamedTuple):
   """A figure function's result: the PNG it wrote (None when out is None) and the figure
   itself, for a notebook (close it with plt.close(drawn.figure) when done)."""
@@ -424,4 +455,4 @@ def _save(fig, out, name) -> Drawn:
 
 
 FIGURES = (fig_trajectories, fig_noise, fig_rarity, fig_noise_grid, fig_phase, fig_cutsize,
-           fig_dimension, fig_threshold, fig_regime, fig_mixing, fig_evenness)
+           fig_dimension, fig_threshold, fig_regime, fig_mixing, fig_width, fig_evenness)

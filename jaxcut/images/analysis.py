@@ -210,7 +210,7 @@ def write_report(path: str) -> tuple[str, Optional[str]]:
   fig_path, fig = figure(run, rep)
   import matplotlib.pyplot as plt
   plt.close(fig)
-  text = summary(run) + f"\n![consistency](consistency.png)\n"
+  text = summary(run) + "\n![consistency](consistency.png)\n"
   with open(os.path.join(rep, "summary.md"), "w") as f:
     f.write(text)
   io.write_json(os.path.join(rep, "claims.json"), claims(run))
