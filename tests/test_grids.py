@@ -15,13 +15,15 @@ from jaxcut.sweep import run_sweep
 # axis values (and mixing laws) kept at smoke size: fewer compiled programs
 KEEP = {"regime": {"setting": ("separation", "C=P-1", "reference")},
         "mixing": {"setting": ("regime",)},
-        "width": {"setting": ("regime",), "m": (1, 2), "activation": ("relu",)}}
+        "width": {"setting": ("regime",), "m": (1, 2), "activation": ("relu",)},
+        "cutsize": {"P": (3, 4), "ratio": (2.5, 20.0), "rare_mass": (0.1, 0.3)}}
 LAWS = ("none", "uniform", "beta0.1", "half")
 
 
 def smoke_size(name):
   g = grid_mod.load(name)
-  base = g.base.replace(steps=20, log_every=10, n_test=30 * len(g.base.group_names), n=60)
+  small = dict(steps=20, log_every=10, n_test=30 * len(g.base.group_names), n=60)
+  base = g.base.replace(**small)
   axes, claims, points = g.axes, g.claims, g.points
   if name in KEEP:
     keep = KEEP[name]
@@ -29,12 +31,15 @@ def smoke_size(name):
                  for a in axes)
     claims = tuple(c for c in claims if all(c.at[k] in v for k, v in keep.items() if k in c.at)
                    and c.at.get("law", "none") in LAWS)
-    points = tuple(p for p in points if p.get("law", "none") in LAWS)
+    points = tuple({**p, **{k: v for k, v in small.items() if k in p}} for p in points
+                   if p.get("law", "none") in LAWS
+                   and all(p[k] in v for k, v in keep.items() if k in p))
   return dataclasses.replace(g, base=base, seeds=2, axes=axes, claims=claims, points=points)
 
 
 @pytest.mark.parametrize("name,figure", [("regime", "regime.png"), ("threshold", "threshold.png"),
-                                         ("mixing", "mixing.png"), ("width", "width.png")])
+                                         ("mixing", "mixing.png"), ("width", "width.png"),
+                                         ("cutsize", "cutsize.png")])
 def test_grid_runs_and_reports_its_claims(tmp_path, name, figure):
   g = smoke_size(name)
   out = str(tmp_path / name)

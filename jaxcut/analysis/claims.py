@@ -17,6 +17,8 @@ from __future__ import annotations
 import math
 from typing import Callable, Mapping, Optional, Sequence
 
+import numpy as np
+
 from jaxcut import stats
 from jaxcut.analysis import thresholds
 from jaxcut.analysis.sweepdata import METHOD_ORDER, Sweep, by_seed
@@ -415,6 +417,62 @@ def width_separation_everywhere(c: Ctx) -> dict:
               "the three_way_separation test in every (m, activation) cell", parts, q, list(q))
 
 
+def cutsize_cells(rows: list[dict], column: str) -> dict:
+  """{(P, ratio, rare_mass): {C: {seed: column}}} of the Cutout runs of a cut-size surface."""
+  out: dict = {}
+  for r in rows:
+    if r["method"] != "cutout" or r.get(column, "") == "":
+      continue
+    key = (int(r["P"]), float(r["ratio"]), float(r["rare_mass"]))
+    out.setdefault(key, {}).setdefault(int(r["C"]), {})[r["seed"]] = float(r[column])
+  return out
+
+
+def best_cut(by_c: dict) -> tuple[int, Optional[int], dict]:
+  """(best C by mean, runner-up C, interval of the paired best - runner-up)."""
+  order = sorted(by_c, key=lambda C: -np.mean(list(by_c[C].values())))
+  if len(order) < 2:
+    return order[0], None, interval([])
+  return order[0], order[1], interval(paired(by_c[order[0]], by_c[order[1]]))
+
+
+def _seed_best_share(by_c: dict, P: int, seed) -> float:
+  vals = {C: v[seed] for C, v in by_c.items() if seed in v}
+  top = max(vals.values())
+  return float(np.mean([C for C, v in vals.items() if v == top])) / P
+
+
+def cutsize_rule(c: Ctx) -> dict:
+  """Across a cut-size surface: does the best cut share C/P grow with sigma_d / sigma_b?"""
+  c.need_label("ratio")
+  c.need_label("rare_mass")
+  c.need_methods("cutout")
+  rare = f"test_acc_{c.rare}"
+  cells = cutsize_cells(c.rows, rare)
+  if len({k[1] for k in cells}) < 2:
+    raise NotTested("needs >= 2 noise ratios")
+  seeds = sorted(set.intersection(*[set(v) for by_c in cells.values() for v in by_c.values()]))
+  slope_r, slope_m = {}, {}
+  for s in seeds:
+    keys = sorted(cells)
+    share = [_seed_best_share(cells[k], k[0], s) for k in keys]
+    slope_r[s] = stats.fit_line([math.log2(k[1]) for k in keys], share)[0]
+    slope_m[s] = stats.fit_line([k[2] for k in keys], share)[0]
+  q = {"slope_best_share_on_log2_ratio": interval(slope_r.values()),
+       "slope_best_share_on_rare_mass": interval(slope_m.values())}
+  overall = cutsize_cells(c.rows, "test_acc")
+  for key in sorted(cells):
+    P, ratio, mass = key
+    for name, table in ((c.rare, cells), ("overall", overall)):
+      b, ru, d = best_cut(table[key])
+      q[f"P{P}_ratio{ratio:g}_mass{mass:g}_{name}_best_C{b}_minus_C{ru}"] = d
+  return _out("The best cut share C/P for the rare group grows with sigma_d / sigma_b",
+              f"per-seed least-squares slope of the best C/P (argmax over C of {c.rare}-group "
+              f"test accuracy, ties averaged) on log2(sigma_d / sigma_b), across every "
+              f"(P, rare mass) cell, > 0",
+              [verdict(q["slope_best_share_on_log2_ratio"])], q, list(q)[:1], list(q)[1:])
+
+
 CLAIMS: dict[str, Callable[[Ctx], dict]] = {
     "rare_cutout_over_erm": rare_cutout_over_erm,
     "rare_cutmix_over_erm": rare_cutmix_over_erm,
@@ -435,6 +493,7 @@ CLAIMS: dict[str, Callable[[Ctx], dict]] = {
     "law_rare_over_erm": law_rare_over_erm,
     "law_advantage_tracks_variance": law_advantage_tracks_variance,
     "width_separation_everywhere": width_separation_everywhere,
+    "cutsize_rule": cutsize_rule,
 }
 # Each claim in a sentence (the report's text when a grid cannot test it).
 TITLES = {
@@ -464,6 +523,7 @@ TITLES = {
                                      "Var(lam) grows",
     "width_separation_everywhere": "The three-way separation holds for every width m and "
                                    "activation tried",
+    "cutsize_rule": "The best cut share C/P for the rare group grows with sigma_d / sigma_b",
 }
 # The axes a claim spans (left free when choosing its rows).
 OVER = {"rarity_thresholds": ("probe_freq",), "cutmix_overtakes_erm_with_d": ("d",)}
@@ -471,6 +531,10 @@ OVER.update({k: ("arm", "sigma_d", "sigma_b") for k in CLAIMS
              if k.startswith("threshold_")})
 OVER.update({k: ("law", "mixing", "mix_a") for k in CLAIMS if k.startswith("law_")})
 OVER["width_separation_everywhere"] = ("m", "activation")
+# a cut-size surface: the cell's labels and the fields each point fixes
+OVER["cutsize_rule"] = ("P", "C", "ratio", "rare_mass", "sigma_b", "group_masses", "n", "d",
+                        "sigma_d", "group_names", "group_counts", "backend", "steps",
+                        "log_every", "n_test")
 PAPER = ("rare_cutout_over_erm", "rare_cutmix_over_erm", "extreme_cutmix_over_cutout",
          "three_way_separation", "cutmix_best_overall", "cutmix_most_even",
          "cutmix_even_activation", "cutmix_common_nonmonotone")

@@ -65,7 +65,7 @@ def _axes_text(ax, title, xlabel, ylabel, legend=True):
   ax.set_title(title, fontsize=10)
   ax.set_xlabel(xlabel)
   ax.set_ylabel(ylabel)
-  if legend:
+  if legend and ax.get_legend_handles_labels()[0]:
     ax.legend(fontsize=8)
 
 
@@ -159,7 +159,7 @@ def fig_rarity(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
 
 
 def fig_noise_grid(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
-  if not {"sigma_d", "sigma_b"} <= set(sweep.labels) or "arm" in sweep.labels:
+  if not {"sigma_d", "sigma_b"} <= set(sweep.labels) or {"arm", "ratio"} & set(sweep.labels):
     return None
   plt = _plt()
   groups = sweep.groups()
@@ -227,6 +227,8 @@ def fig_phase(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
 def fig_cutsize(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
   if not {"C", "P"} <= set(sweep.labels):
     return None
+  if {"ratio", "rare_mass"} <= set(sweep.labels):
+    return fig_cutsize_surface(sweep, out)
   plt = _plt()
   Ps = sorted({int(r["P"]) for r in sweep.rows})
   groups = sweep.groups()
@@ -250,6 +252,48 @@ def fig_cutsize(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
   return _save(fig, out, "cutsize.png")
 
 
+def fig_cutsize_surface(sweep: Sweep, out: Optional[str] = None) -> Drawn:
+  """Per setting and P: the best cut size C over (sigma_d / sigma_b) x rare mass, for the
+  rare group's and the overall test accuracy; each cell's colour is the best C/P, its text
+  the best C and best - runner-up (paired, 95% interval; * when it excludes 0)."""
+  from jaxcut.analysis.claims import best_cut, cutsize_cells
+  plt = _plt()
+  groups = sweep.groups()
+  rare = "rare" if "rare" in groups else groups[min(1, len(groups) - 1)]
+  settings = list(dict.fromkeys(r.get("setting", "") for r in sweep.rows))
+  Ps = sorted({int(r["P"]) for r in sweep.rows})
+  targets = ((f"{rare}-group", f"test_acc_{rare}"), ("overall", "test_acc"))
+  nrow = len(settings) * len(targets)
+  fig, axes = plt.subplots(nrow, len(Ps), figsize=(4.0 * len(Ps), 3.3 * nrow), squeeze=False,
+                           layout="constrained")
+  for si, setting in enumerate(settings):
+    rows = [r for r in sweep.rows if r.get("setting", "") == setting]
+    for ti, (name, column) in enumerate(targets):
+      cells = cutsize_cells(rows, column)
+      ratios = sorted({k[1] for k in cells})
+      masses = sorted({k[2] for k in cells})
+      for ax, P in zip(axes[si * len(targets) + ti], Ps):
+        share = np.full((len(masses), len(ratios)), np.nan)
+        for i, q in enumerate(masses):
+          for j, r in enumerate(ratios):
+            if (P, r, q) not in cells:
+              continue
+            b, ru, d = best_cut(cells[(P, r, q)])
+            share[i, j] = b / P
+            star = "*" if d["n"] >= 2 and d["lo"] > 0 else ""
+            ax.text(j, i, f"C={b}\n+{d['mean']:.3f}{star}", ha="center", va="center",
+                    fontsize=7, color="white" if b / P < 0.5 else "black")
+        im = ax.imshow(share, origin="lower", cmap="viridis", vmin=0, vmax=1, aspect="auto")
+        ax.set_xticks(range(len(ratios)), [f"{r:g}" for r in ratios])
+        ax.set_yticks(range(len(masses)), [f"{q:g}" for q in masses])
+        _axes_text(ax, f"{setting + ': ' if setting else ''}P={P}, best C for {name} accuracy",
+                   "sigma_d / sigma_b", f"{rare} group mass", legend=False)
+  fig.colorbar(im, ax=axes, shrink=0.6, label="best C / P")
+  _title(fig, f"Best Cutout cut size per cell (text: best C and its mean lead over the "
+         f"runner-up C, * = 95% interval above 0; {sweep.seeds()} seeds)")
+  return _save(fig, out, "cutsize.png")
+
+
 def dimension_curve(sweep: Sweep, a: str, b: str, column: str) -> list[tuple[float, dict]]:
   """[(d, interval of the paired a - b difference of column)] over the grid's d values."""
   out = []
@@ -260,7 +304,7 @@ def dimension_curve(sweep: Sweep, a: str, b: str, column: str) -> list[tuple[flo
 
 
 def fig_dimension(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
-  if "d" not in sweep.labels:
+  if "d" not in sweep.labels or "ratio" in sweep.labels:  # (cut-size surfaces: per setting)
     return None
   plt = _plt()
   groups = sweep.groups()
@@ -337,7 +381,7 @@ def fig_threshold(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
 
 def fig_regime(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
   """Per-group test accuracy of each method at each candidate setting of a regime search."""
-  if "setting" not in sweep.labels or {"law", "m"} & set(sweep.labels):  # fig_mixing, fig_width
+  if "setting" not in sweep.labels or {"law", "m", "ratio"} & set(sweep.labels):
     return None
   plt = _plt()
   groups = sweep.groups()
