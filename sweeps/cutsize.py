@@ -13,7 +13,7 @@ against log2(sigma_d / sigma_b) and asks whether it grows.
 """
 
 from jaxcut.config import PRESETS
-from jaxcut.grid import Axis, Claim, Grid
+from jaxcut.grid import Claim, Grid
 
 SIZES = ("cpu", "paper")
 RATIOS = (2.5, 5.0, 10.0, 20.0)

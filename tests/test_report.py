@@ -277,3 +277,66 @@ def test_phase_grid_draws_a_heatmap_not_a_pooled_rarity_curve(tmp_path):
   names = {os.path.basename(f) for f in figures}
   assert "phase.png" in names and "rarity.png" not in names
   valid_png(os.path.join(out, "report", "phase.png"))
+
+
+class _FakeSweep:
+  """What a claim function reads of a sweep, for hand-made rows."""
+
+  def __init__(self, labels, groups=("common", "rare", "extreme")):
+    self.labels, self._groups = labels, list(groups)
+
+  def groups(self):
+    return self._groups
+
+  def methods(self, rows):
+    return [m for m in ("erm", "cutout", "cutmix") if any(r["method"] == m for r in rows)]
+
+
+@pytest.mark.parametrize("sign", [1, -1])
+def test_cutsize_rule_reads_the_slope_of_the_best_share(sign):
+  """Rows built so that the best C/P rises (sign 1) or falls (sign -1) with the ratio: the
+  rule claim must come out supported, then contradicted; best_cut names the argmax."""
+  from jaxcut.analysis.claims import Ctx, best_cut, cutsize_cells, cutsize_rule
+  rng = np.random.default_rng(0)
+  rows = []
+  for P in (3, 4):
+    for ratio in (2.5, 5.0, 10.0, 20.0):
+      target = (0.25 + 0.5 * math.log2(ratio / 2.5) / 3) if sign > 0 else \
+               (0.75 - 0.5 * math.log2(ratio / 2.5) / 3)
+      for C in range(1, P):
+        for seed in range(8):
+          acc = 0.9 - abs(C / P - target) + rng.normal(0, 0.005)
+          rows.append({"method": "cutout", "P": P, "C": C, "ratio": ratio, "rare_mass": 0.2,
+                       "seed": seed, "test_acc_rare": acc, "test_acc": acc})
+  sweep = _FakeSweep(["P", "C", "ratio", "rare_mass", "method"])
+  res = cutsize_rule(Ctx(sweep, rows, {}, ()))
+  assert res["verdict"] == ("supported" if sign > 0 else "contradicted"), res["quantities"]
+  cells = cutsize_cells(rows, "test_acc_rare")
+  b, ru, d = best_cut(cells[(4, 20.0, 0.2)])
+  assert b == (3 if sign > 0 else 1) and d["mean"] > 0
+
+
+def test_width_claim_needs_every_cell():
+  """One (m, activation) cell where Cutout does not beat ERM on the rare group makes
+  width_separation_everywhere contradicted; with that cell fixed it is supported."""
+  from jaxcut.analysis.claims import Ctx, width_separation_everywhere
+  rng = np.random.default_rng(1)
+  acc = {"erm": (0.95, 0.6, 0.5), "cutout": (1.0, 0.95, 0.6), "cutmix": (1.0, 1.0, 0.97)}
+
+  def rows(bad_cell):
+    out = []
+    for m in (1, 2):
+      for method, (c, r, e) in acc.items():
+        if bad_cell and m == 2 and method == "cutout":
+          r = 0.4
+        for seed in range(8):
+          v = [x + rng.normal(0, 0.005) for x in (c, r, e)]
+          out.append({"method": method, "m": m, "activation": "relu", "seed": seed,
+                      "test_acc_common": v[0], "test_acc_rare": v[1], "test_acc_extreme": v[2]})
+    return out
+
+  sweep = _FakeSweep(["m", "activation", "method"])
+  good = width_separation_everywhere(Ctx(sweep, rows(False), {}, ()))
+  bad = width_separation_everywhere(Ctx(sweep, rows(True), {}, ()))
+  assert good["verdict"] == "supported" and "2 of 2 cells" in good["claim"]
+  assert bad["verdict"] == "contradicted" and "1 of 2 cells" in bad["claim"]
