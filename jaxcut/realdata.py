@@ -19,9 +19,16 @@ from typing import Sequence
 
 def realdata_flags():
   from absl import flags
-  from jaxcut.images.config import DOCS, RealConfig, field_help
+  from jaxcut.images.config import DOCS, PRESETS, RealConfig
+  from jaxcut.images.config import field_help as _help
   fv = flags.FlagValues()
   hints = typing.get_type_hints(RealConfig)
+
+  def field_help(name):
+    shown = {k: getattr(c, name) for k, c in PRESETS.items()}
+    show = lambda v: ",".join(map(str, v)) if isinstance(v, tuple) else (v if v != "" else "''")
+    return _help(name) + " [" + ", ".join(f"{k}: {show(v)}" for k, v in shown.items()) + "]"
+
   for name in DOCS:
     kind = hints[name]
     if name == "dataset":
