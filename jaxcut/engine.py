@@ -156,6 +156,19 @@ def single_program(static: Static):
                                             Spec(static=static, hypers=hypers))[1:])
 
 
+def release() -> None:
+  """Drop every compiled program (a sweep calls this when a static group is done).
+
+  XLA on CPU maps each compiled program's code into the process; a sweep of ~70 static
+  groups in one process ran out of memory maps (vm.max_map_count, 65530 by default) and
+  died with "LLVM compilation error: Cannot allocate memory" (the `width` grid, 96
+  groups). A finished group's programs are never needed again; the persistent compile
+  cache keeps them on disk for the next process."""
+  chunk_program.cache_clear()
+  single_program.cache_clear()
+  jax.clear_caches()
+
+
 def run_chunk(configs: Sequence[Config], seeds: Sequence[int], chunk: int, width: int):
   """Run configs (one static group) with their seeds.
 
