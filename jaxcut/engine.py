@@ -131,7 +131,15 @@ def mesh() -> Mesh:
   return Mesh(np.array(jax.devices()), (AXIS,))
 
 
-@functools.lru_cache(maxsize=None)
+# Compiled programs kept alive at once. XLA on CPU maps each program's code into the
+# process (~700 memory maps); with every program kept, the 96-group `width` sweep reached
+# vm.max_map_count (65530) after ~70 groups and died ("LLVM compilation error: Cannot
+# allocate memory"). An evicted program is freed; the persistent compile cache keeps it on
+# disk, so a group met again is loaded, not compiled.
+PROGRAMS_KEPT = 8
+
+
+@functools.lru_cache(maxsize=PROGRAMS_KEPT)
 def chunk_program(static: Static, width: int, n_devices: int):
   """jit(shard_map(lax.map(train, batch_size=width))) for one static group."""
   del n_devices  # part of the cache key: a new mesh needs a new program
@@ -149,24 +157,11 @@ def chunk_program(static: Static, width: int, n_devices: int):
                                check_vma=False))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.lru_cache(maxsize=PROGRAMS_KEPT)
 def single_program(static: Static):
   """One run, jitted (the loop mode)."""
   return jax.jit(lambda seed, hypers: train(jax.random.key(seed),
                                             Spec(static=static, hypers=hypers))[1:])
-
-
-def release() -> None:
-  """Drop every compiled program (a sweep calls this when a static group is done).
-
-  XLA on CPU maps each compiled program's code into the process; a sweep of ~70 static
-  groups in one process ran out of memory maps (vm.max_map_count, 65530 by default) and
-  died with "LLVM compilation error: Cannot allocate memory" (the `width` grid, 96
-  groups). A finished group's programs are never needed again; the persistent compile
-  cache keeps them on disk for the next process."""
-  chunk_program.cache_clear()
-  single_program.cache_clear()
-  jax.clear_caches()
 
 
 def run_chunk(configs: Sequence[Config], seeds: Sequence[int], chunk: int, width: int):

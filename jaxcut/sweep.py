@@ -196,7 +196,6 @@ def _run(grid, runs, sweep, fingerprint, chunk, width, quiet, main, n_dev) -> Sw
           last_write = time.time()
         progress.update(len(batch), f"{static.method}{'' if static.exact else ' sampled'}, "
                         f"group {group_of[static] + 1}/{len(group_of)}", seconds, start == 0)
-      engine.release()  # this group's programs are done with (memory maps: engine.release)
   except KeyboardInterrupt:
     progress.close()
     if main:
