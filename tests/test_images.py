@@ -282,3 +282,21 @@ def test_presets_are_valid():
   for cfg in PRESETS.values():
     cfg.validate()
   assert RealConfig().replace(methods="erm, cutmix").methods == ("erm", "cutmix")
+
+
+def test_bootstrap_adds_the_examples_uncertainty():
+  """Seeds that agree exactly give a seed interval of width 0; resampling the examples of
+  each bin must still give a wide interval when the bin is small, and a narrow one around
+  the same mean when it is large."""
+  from jaxcut.images.analysis import bootstrap_concentration
+  rng = np.random.default_rng(0)
+  row = np.concatenate([rng.random(20) < 0.5, np.zeros(2000, bool)]).astype(float)
+  diff = np.tile(row, (16, 1))  # every seed the same: no seed variance at all
+  low, high = np.arange(20), np.arange(20, 2020)
+  b = bootstrap_concentration(diff, low, high, draws=500)
+  assert b["mean"] == pytest.approx(row[:20].mean())
+  assert b["hi"] - b["lo"] > 0.3  # 20 examples of 0/1: about +-0.22
+  big = np.tile(np.concatenate([rng.random(2000) < 0.5, np.zeros(2000, bool)]).astype(float),
+                (16, 1))
+  b2 = bootstrap_concentration(big, np.arange(2000), np.arange(2000, 4000), draws=500)
+  assert b2["lo"] < b2["mean"] < b2["hi"] and b2["hi"] - b2["lo"] < 0.06
