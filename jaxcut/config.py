@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Mapping, Tuple
+from typing import Any, Mapping, Optional, Tuple
 
 import flax.struct
 import numpy as np
@@ -356,9 +356,10 @@ def field_names() -> Tuple[str, ...]:
 _FIELD_TYPES = {f.name: f.type for f in dataclasses.fields(Config)}
 
 
-def coerce(field: str, value: Any) -> Any:
-  """Turn a CLI string or JSON value into the field's Python type, or raise ConfigError."""
-  kind = _FIELD_TYPES[field]
+def coerce(field: str, value: Any, kind: Optional[str] = None) -> Any:
+  """Turn a CLI string or JSON value into the field's Python type, or raise ConfigError.
+  `kind` is the field's annotation ("int", "Tuple[float, ...]"; default: Config's)."""
+  kind = kind or _FIELD_TYPES[field]
   try:
     if kind.startswith("Tuple"):
       items = value.split(",") if isinstance(value, str) else list(value)

@@ -5,12 +5,15 @@ Every Config field is a flag of its own type (`--sigma_d=0.1`, `--P=4`, `--metho
 values in `--help` (from `config.FIELD_DOCS`). `--set FIELD=VALUE` (repeatable) is the
 same override in another spelling, kept for scripts. `python -m jaxcut.train` applies the
 overrides to a preset; `python -m jaxcut.sweep` fixes them for every run of the grid.
+`define_fields_flags` and `overrides` do the same for any settings dataclass
+(`python -m jaxcut.realdata` over `jaxcut.images.config.RealConfig`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import typing
-from typing import Sequence
+from typing import Callable, Mapping, Sequence
 
 from absl import flags as absl_flags
 
@@ -24,36 +27,51 @@ CHOICES = {"method": config.METHODS, "activation": config.ACTIVATIONS,
 
 def define_config_flags(fv: absl_flags.FlagValues, skip: Sequence[str] = ()) -> None:
   """One typed flag per Config field (default None: the preset's or grid's value)."""
-  hints = typing.get_type_hints(Config)
-  for name in field_names():
+  define_fields_flags(fv, Config, field_help, CHOICES, skip)
+
+
+def config_overrides(fv: absl_flags.FlagValues, skip: Sequence[str] = ()) -> dict:
+  """{field: value} from the typed flags and --set; the same field twice must agree."""
+  return overrides(fv, field_names(), "a config field", skip)
+
+
+def define_fields_flags(fv: absl_flags.FlagValues, cls, help_of: Callable[[str], str],
+                        choices: Mapping[str, Sequence[str]] = {}, skip: Sequence[str] = ()
+                        ) -> None:
+  """One flag per field of the dataclass `cls`, of the field's type (enum where `choices`
+  names the values), default None; and --set FIELD=VALUE."""
+  hints = typing.get_type_hints(cls)
+  for f in dataclasses.fields(cls):
+    name = f.name
     if name in skip:
       continue
-    kind, text = hints[name], field_help(name)
-    if name in CHOICES:
-      absl_flags.DEFINE_enum(name, None, CHOICES[name], text, flag_values=fv)
+    kind, text = hints[name], help_of(name)
+    if name in choices:
+      absl_flags.DEFINE_enum(name, None, choices[name], text, flag_values=fv)
     elif kind is bool:
       absl_flags.DEFINE_bool(name, None, text, flag_values=fv)
     elif kind is int:
       absl_flags.DEFINE_integer(name, None, text, flag_values=fv)
     elif kind is float:
       absl_flags.DEFINE_float(name, None, text, flag_values=fv)
-    else:  # tuples: comma-separated, coerced per item by Config.replace
+    else:  # tuples: comma-separated, coerced per item by the dataclass's replace
       absl_flags.DEFINE_string(name, None, text, flag_values=fv)
   absl_flags.DEFINE_multi_string(
       "set", [], "FIELD=VALUE: the same as --FIELD=VALUE (repeatable)", flag_values=fv)
 
 
-def config_overrides(fv: absl_flags.FlagValues, skip: Sequence[str] = ()) -> dict:
-  """{field: value} from the typed flags and --set; the same field twice must agree."""
+def overrides(fv: absl_flags.FlagValues, names: Sequence[str], what: str,
+              skip: Sequence[str] = ()) -> dict:
+  """{field: value} over `names` from the typed flags and --set (`what` names a field in
+  errors); the same field twice must agree."""
   from jaxcut.cli import UsageError
-  out = {k: getattr(fv, k) for k in field_names() if k not in skip and getattr(fv, k) is not None}
+  out = {k: getattr(fv, k) for k in names if k not in skip and getattr(fv, k) is not None}
   for item in fv.set:
     if "=" not in item:
       raise UsageError(f"--set {item!r} must look like FIELD=VALUE")
     k, v = (x.strip() for x in item.split("=", 1))
-    if k not in field_names():
-      raise UsageError(f"--set {k}=...: {k!r} is not a config field (known: "
-                       f"{', '.join(field_names())})")
+    if k not in names:
+      raise UsageError(f"--set {k}=...: {k!r} is not {what} (known: {', '.join(names)})")
     if k in skip:
       raise UsageError(f"--set {k}=... : use --{k}={v}")
     if k in out and str(out[k]) != v:

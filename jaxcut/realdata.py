@@ -13,36 +13,25 @@ The output directory resumes like a sweep's: rerun the same command after an int
 
 from __future__ import annotations
 
-import typing
 from typing import Sequence
 
 
 def realdata_flags():
   from absl import flags
-  from jaxcut.images.config import DOCS, PRESETS, RealConfig
+  from jaxcut.flags import define_fields_flags
+  from jaxcut.images.config import PRESETS, RealConfig
   from jaxcut.images.config import field_help as _help
+  from jaxcut.images.data import DATASETS
   fv = flags.FlagValues()
-  hints = typing.get_type_hints(RealConfig)
 
   def field_help(name):
     shown = {k: getattr(c, name) for k, c in PRESETS.items()}
     show = lambda v: ",".join(map(str, v)) if isinstance(v, tuple) else (v if v != "" else "''")
     return _help(name) + " [" + ", ".join(f"{k}: {show(v)}" for k, v in shown.items()) + "]"
 
-  for name in DOCS:
-    kind = hints[name]
-    if name == "dataset":
-      from jaxcut.images.data import DATASETS
-      flags.DEFINE_enum(name, "digits", list(DATASETS), field_help(name) + " (picks the "
-                        "preset the other settings override)", flag_values=fv)
-    elif kind is int:
-      flags.DEFINE_integer(name, None, field_help(name), flag_values=fv)
-    elif kind is float:
-      flags.DEFINE_float(name, None, field_help(name), flag_values=fv)
-    else:
-      flags.DEFINE_string(name, None, field_help(name), flag_values=fv)
-  flags.DEFINE_multi_string("set", [], "FIELD=VALUE: the same as --FIELD=VALUE (repeatable)",
-                            flag_values=fv)
+  flags.DEFINE_enum("dataset", "digits", list(DATASETS), field_help("dataset") + " (picks "
+                    "the preset the other settings override)", flag_values=fv)
+  define_fields_flags(fv, RealConfig, field_help, skip=("dataset",))
   flags.DEFINE_string("out", None, "output directory (default runs/realdata-DATASET, plus "
                       "the overrides when there are any)", flag_values=fv)
   flags.DEFINE_bool("overwrite", False, "replace a different experiment found in --out",
@@ -57,19 +46,9 @@ def realdata_flags():
 
 def resolve(fv):
   """(config, {field: override}) from the preset of --dataset and the flags."""
-  from jaxcut.cli import UsageError
+  from jaxcut.flags import overrides
   from jaxcut.images.config import DOCS, PRESETS
-  kw = {k: getattr(fv, k) for k in DOCS if k != "dataset" and getattr(fv, k) is not None}
-  for item in fv.set:
-    if "=" not in item:
-      raise UsageError(f"--set {item!r} must look like FIELD=VALUE")
-    k, v = (x.strip() for x in item.split("=", 1))
-    if k not in DOCS or k == "dataset":
-      raise UsageError(f"--set {k}=...: {k!r} is not a real-data setting (known: "
-                       f"{', '.join(x for x in DOCS if x != 'dataset')})")
-    if k in kw and str(kw[k]) != v:
-      raise UsageError(f"{k} is given twice (--{k}={kw[k]} and --set {k}={v})")
-    kw[k] = v
+  kw = overrides(fv, tuple(DOCS), "a real-data setting", skip=("dataset",))
   return PRESETS[fv.dataset].replace(**kw).validate(), kw
 
 

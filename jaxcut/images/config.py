@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import typing
 from typing import Mapping, Tuple
 
-from jaxcut.config import InputError
+from jaxcut.config import InputError, coerce
 from jaxcut.images.augment import METHODS
 from jaxcut.images.data import DATASETS
 from jaxcut.images.models import MODELS
@@ -51,13 +50,11 @@ class RealConfig:
   vmap: int = 8
 
   def replace(self, **kw) -> "RealConfig":
-    hints = typing.get_type_hints(RealConfig)
-    out = {}
-    for k, v in kw.items():
-      if k not in hints:
-        raise InputError(f"{k!r} is not a real-data setting (known: {', '.join(hints)})")
-      out[k] = _coerce(k, hints[k], v)
-    return dataclasses.replace(self, **out)
+    unknown = [k for k in kw if k not in _TYPES]
+    if unknown:
+      raise InputError(f"{unknown[0]!r} is not a real-data setting (known: "
+                       f"{', '.join(_TYPES)})")
+    return dataclasses.replace(self, **{k: coerce(k, v, _TYPES[k]) for k, v in kw.items()})
 
   def validate(self) -> "RealConfig":
     """One line naming the field and its allowed values for the first bad one."""
@@ -77,28 +74,6 @@ class RealConfig:
 
 def _show(v):
   return ",".join(map(str, v)) if isinstance(v, tuple) else v
-
-
-def _coerce(name, kind, v):
-  try:
-    if kind is int and not isinstance(v, bool):
-      if isinstance(v, float) and not v.is_integer():
-        raise ValueError
-      return int(v) if not isinstance(v, str) else int(v.strip())
-    if kind is float:
-      return float(v)
-    if kind is str:
-      return str(v)
-    if kind == Tuple[str, ...]:
-      items = v.split(",") if isinstance(v, str) else list(v)
-      return tuple(s.strip() for s in items if str(s).strip())
-    if kind == Tuple[float, ...]:
-      items = v.split(",") if isinstance(v, str) else list(v)
-      return tuple(float(s) for s in items if str(s).strip())
-  except (TypeError, ValueError):
-    raise InputError(f"{name}={v!r} is not a valid {getattr(kind, '__name__', 'list')}"
-                     ) from None
-  raise InputError(f"{name}={v!r}: unsupported type")
 
 
 def _increasing(b):
@@ -160,6 +135,7 @@ DOCS: Mapping[str, tuple] = {
              lambda v, c: 1 <= v <= 4096),
 }
 assert set(DOCS) == {f.name for f in dataclasses.fields(RealConfig)}
+_TYPES = {f.name: f.type for f in dataclasses.fields(RealConfig)}  # annotations, as text
 
 PRESETS: Mapping[str, RealConfig] = {
     # CPU-sized: ~10 minutes on 2 cores with the consistency estimate included
