@@ -72,6 +72,18 @@ def write_json(path: str, obj: Any) -> None:
     raise
 
 
+def write_npz(path: str, **arrays) -> None:
+  """np.savez to `path`, atomically (a temporary file, then a rename)."""
+  tmp = path + ".tmp.npz"  # np.savez appends .npz to names without it
+  try:
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+    raise
+
+
 def read_json(path: str) -> Any:
   with open(path) as f:
     return json.load(f)

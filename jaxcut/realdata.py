@@ -70,13 +70,14 @@ def main(argv: Sequence[str]) -> int:
   from jaxcut.images.experiment import run_experiment
   out = fv.out or default_out(cfg.dataset, kw)
   res = run_experiment(cfg, out, overwrite=fv.overwrite, quiet=fv.quiet)
-  from jaxcut.images.analysis import RealRun, summary
+  from jaxcut.images.analysis import RealRun, claims, summary, write_report
   print(f"realdata {cfg.dataset}: {len(res['rows'])} runs, {len(res['computed'])} computed "
         f"in {res['seconds']:.1f} s -> {res['out']}")
-  print(summary(RealRun(res["out"])))
+  run = RealRun(res["out"])
+  cl = claims(run)
+  print(summary(run, cl))
   if fv.report:
-    from jaxcut.images.analysis import write_report
-    text, fig = write_report(res["out"])
+    text, fig = write_report(run, cl)
     print(f"report: {text} ({fig})")
   return 0
 

@@ -250,6 +250,16 @@ class SweepDir:
   def finished_rows(self) -> dict[int, dict]:
     return {row["run_id"]: row for rec in self.part_records() for row in rec["rows"]}
 
+  def run_arrays(self, keys) -> dict[int, dict]:
+    """{run_id: {key: that run's slice of the array}} over every committed part, for
+    parts whose arrays are stacked along a leading run axis beside `run_id`."""
+    out: dict[int, dict] = {}
+    for rec in self.part_records():
+      arrays = io.load_tree(os.path.join(self.parts, rec["part"]))
+      for i, rid in enumerate(np.asarray(arrays["run_id"]).tolist()):
+        out[rid] = {k: np.asarray(arrays[k][i]) for k in keys}
+    return out
+
   def commit(self, name: str, rows: list[dict], arrays: dict, fingerprint: str) -> None:
     path = os.path.join(self.parts, name)
     io.save_tree(path, arrays)

@@ -21,6 +21,7 @@ Claims (one verdict rule, `jaxcut.stats.verdict`), for every augmented method m 
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Optional
 
@@ -39,8 +40,9 @@ class RealRun:
 
   def __init__(self, path: str):
     self.path = path
-    self.rows = [r for r in read_results(path) if not r.get("diverged")]
-    self.diverged = [r["run_id"] for r in read_results(path) if r.get("diverged")]
+    rows = read_results(path)
+    self.rows = [r for r in rows if not r.get("diverged")]
+    self.diverged = [r["run_id"] for r in rows if r.get("diverged")]
     self.config = io.read_json(os.path.join(path, "config.json"))["config"]
     with np.load(os.path.join(path, "eval_set.npz")) as z:
       self.eval = {k: z[k] for k in z.files}
@@ -66,6 +68,17 @@ class RealRun:
     """The lowest and highest non-empty bins."""
     full = [k for k in range(self.nbins) if self.bin_count(k)]
     return (full[0], full[-1]) if len(full) >= 2 else (None, None)
+
+  @functools.cached_property
+  def predictions(self) -> dict:
+    """{method: {seed: predicted classes of the evaluation examples [M]}}, from the parts."""
+    from jaxcut.store import SweepDir
+    M = len(self.eval["label"])
+    arrays = SweepDir(self.path).run_arrays(("eval_pred",))
+    out: dict = {}
+    for r in self.rows:
+      out.setdefault(r["method"], {})[r["seed"]] = arrays[r["run_id"]]["eval_pred"][:M]
+    return out
 
   def gain(self, method: str, column: str, base: str = "erm") -> dict:
     a, b = self.by_seed(method, column), self.by_seed(base, column)
@@ -97,7 +110,7 @@ def bootstrap_concentration(diff: np.ndarray, low: np.ndarray, high: np.ndarray,
 def claims(run: RealRun) -> list[dict]:
   out = []
   lo, hi = run.low_high()
-  preds = _eval_predictions(run) if lo is not None else {}
+  preds = run.predictions if lo is not None else {}
   for m in run.methods:
     if m == "erm" or "erm" not in run.methods:
       continue
@@ -124,8 +137,9 @@ def claims(run: RealRun) -> list[dict]:
   return out
 
 
-def summary(run: RealRun) -> str:
-  """Markdown: accuracy per bin, gains over ERM, error consistency, claims."""
+def summary(run: RealRun, cl: Optional[list] = None) -> str:
+  """Markdown: accuracy per bin, gains over ERM, error consistency, claims (`cl`, when
+  already computed by `claims(run)`)."""
   cfg = run.config
   L = [f"# Real-data check: {cfg['dataset']}, {cfg['model']} (width {cfg['width']}), "
        f"{cfg['epochs']} epochs, {cfg['seeds']} seeds", "",
@@ -161,7 +175,7 @@ def summary(run: RealRun) -> str:
         m != "erm" and "erm" in run.methods) else "-"
     L.append(f"| {m} | {fmt(interval(run.by_seed(m, 'n_errors').values()))} | "
              f"{fmt(interval(run.by_seed(m, 'err_cscore_mean').values()))} | {diff} |")
-  cl = claims(run)
+  cl = claims(run) if cl is None else cl
   if cl:
     from jaxcut.stats import RULE
     L += ["", "## Claims", "", f"Verdict rule: {RULE}.", ""]
@@ -205,7 +219,7 @@ def figure(run: RealRun, out: Optional[str] = None):
   c = run.eval["cscore"]
   ecdf = lambda v: (np.sort(v), np.arange(1, len(v) + 1) / len(v))
   b.step(*ecdf(c[np.isfinite(c)]), where="post", color="0.5", ls="--", label="evaluation set")
-  preds = _eval_predictions(run)
+  preds = run.predictions
   for m in run.methods:
     wrong = [c[p != run.eval["label"]] for p in preds.get(m, {}).values()]
     w = np.concatenate(wrong) if wrong else np.zeros(0)
@@ -229,31 +243,18 @@ def figure(run: RealRun, out: Optional[str] = None):
   return path, fig
 
 
-def _eval_predictions(run: RealRun) -> dict:
-  from jaxcut.store import SweepDir
-  d = SweepDir(run.path)
-  who = {r["run_id"]: (r["method"], r["seed"]) for r in run.rows}
-  M = len(run.eval["label"])
-  out: dict = {}
-  for rec in d.part_records():
-    arr = io.load_tree(os.path.join(d.parts, rec["part"]))
-    for i, rid in enumerate(np.asarray(arr["run_id"]).tolist()):
-      if rid in who:
-        m, seed = who[rid]
-        out.setdefault(m, {})[seed] = np.asarray(arr["eval_pred"][i])[:M]
-  return out
-
-
-def write_report(path: str) -> tuple[str, Optional[str]]:
-  """OUT/report/{summary.md, claims.json, consistency.png}; returns (summary, figure)."""
-  run = RealRun(path)
-  rep = os.path.join(path, "report")
+def write_report(run, cl: Optional[list] = None) -> tuple[str, Optional[str]]:
+  """OUT/report/{summary.md, claims.json, consistency.png} of `run` (a RealRun or its
+  directory; `cl` its claims when already computed); returns (summary, figure)."""
+  run = run if isinstance(run, RealRun) else RealRun(run)
+  cl = claims(run) if cl is None else cl
+  rep = os.path.join(run.path, "report")
   os.makedirs(rep, exist_ok=True)
   fig_path, fig = figure(run, rep)
   import matplotlib.pyplot as plt
   plt.close(fig)
-  text = summary(run) + "\n![consistency](consistency.png)\n"
+  text = summary(run, cl) + "\n![consistency](consistency.png)\n"
   with open(os.path.join(rep, "summary.md"), "w") as f:
     f.write(text)
-  io.write_json(os.path.join(rep, "claims.json"), claims(run))
+  io.write_json(os.path.join(rep, "claims.json"), cl)
   return os.path.join(rep, "summary.md"), fig_path

@@ -82,10 +82,11 @@ def prepare(cfg: RealConfig) -> Prepared:
   return Prepared(cfg, ds, tr, ev, fp)
 
 
-def setup_for(cfg: RealConfig, method: str, n_train: int, epochs: Optional[int] = None):
+def setup_for(p: Prepared, method: str, n_train: int, epochs: Optional[int] = None):
   from jaxcut.images.run import Setup
-  return Setup(cfg.model, cfg.width, 10, method, epochs or cfg.epochs, cfg.batch, n_train,
-               cfg.cutout_size, cfg.patch_grid, cfg.patch_C)
+  cfg = p.cfg
+  return Setup(cfg.model, cfg.width, p.ds.classes, method, epochs or cfg.epochs, cfg.batch,
+               n_train, cfg.cutout_size, cfg.patch_grid, cfg.patch_C)
 
 
 def hyper_for(cfg: RealConfig):
@@ -135,8 +136,9 @@ def consistency(p: Prepared, out: str, log: Callable[[str], None]) -> np.ndarray
     log(f"warning: consistency {w}")
   done = d.finished_rows()
   todo = [k for k in range(K) if k not in done]
+  n_done = K - len(todo)
   S = cs.subset_size(N, cfg.cscore_subset)
-  setup = setup_for(cfg, "erm", S, cfg.cscore_epochs)
+  setup = setup_for(p, "erm", S, cfg.cscore_epochs)
   hyper = hyper_for(cfg)
   images, labels = jnp.asarray(p.ds.images), jnp.asarray(p.ds.labels)
 
@@ -157,25 +159,16 @@ def consistency(p: Prepared, out: str, log: Callable[[str], None]) -> np.ndarray
              "final_loss": float(loss[i]), "run_seconds": sec} for i, k in enumerate(chunk)]
     d.commit(part_name(0, chunk[0]), rows, {"run_id": np.asarray(chunk), "member": member,
                                             "pred": pred.astype(np.int32)}, fp)
-    log(f"consistency models: {len(d.finished_rows())}/{K} ({time.time() - t0:.0f} s)")
-  member, pred = _stack_parts(d, ("member", "pred"), K)
+    n_done += len(chunk)
+    log(f"consistency models: {n_done}/{K} ({time.time() - t0:.0f} s)")
+  arrays = d.run_arrays(("member", "pred"))
+  member, pred = (np.stack([arrays[k][key] for k in range(K)]) for key in ("member", "pred"))
   c, held = cs.scores(member, pred == p.ds.labels[None, :])
-  np.savez(d.file("scores.npz.tmp.npz"), scores=c, heldout_models=held, labels=p.ds.labels)
-  os.replace(d.file("scores.npz.tmp.npz"), d.file("scores.npz"))
+  io.write_npz(d.file("scores.npz"), scores=c, heldout_models=held, labels=p.ds.labels)
   if np.isnan(c).any():
     log(f"warning: {int(np.isnan(c).sum())} examples were held out by no consistency model "
         f"(raise cscore_models): they are in no bin")
   return c
-
-
-def _stack_parts(d: SweepDir, keys, count: int):
-  out = {k: [None] * count for k in keys}
-  for rec in d.part_records():
-    arrays = io.load_tree(os.path.join(d.parts, rec["part"]))
-    for i, rid in enumerate(np.asarray(arrays["run_id"]).tolist()):
-      for k in keys:
-        out[k][rid] = np.asarray(arrays[k][i])
-  return [np.stack(out[k]) for k in keys]
 
 
 # ------------------------------------------------------------------------- method runs
@@ -249,10 +242,8 @@ def _run(p: Prepared, d: SweepDir, overwrite, log, t_start) -> dict:
   c = consistency(p, d.path, log)
   eval_c, eval_y = c[p.eval_idx], p.ds.labels[p.eval_idx]
   bins = bin_of(eval_c, cfg.bins)
-  tmp = d.file("eval_set.tmp.npz")
-  np.savez(tmp, pool_index=p.eval_idx, label=eval_y, cscore=eval_c, bin=bins,
-           edges=np.asarray(cfg.bins))
-  os.replace(tmp, d.file("eval_set.npz"))
+  io.write_npz(d.file("eval_set.npz"), pool_index=p.eval_idx, label=eval_y, cscore=eval_c,
+               bin=bins, edges=np.asarray(cfg.bins))
 
   done = d.finished_rows()
   computed = []
@@ -268,7 +259,7 @@ def _run(p: Prepared, d: SweepDir, overwrite, log, t_start) -> dict:
       todo = [(r, s) for r, m, s in ids if m == method and r not in done]
       if not todo:
         continue
-      setup = setup_for(cfg, method, len(p.train_idx))
+      setup = setup_for(p, method, len(p.train_idx))
       fn = _batched(lambda seed: run.fit_predict(jax.random.key(seed), images, labels, tr,
                                                  eval_x, setup, hyper), cfg.vmap)
       for chunk in _chunks(todo, cfg.vmap * max(1, 16 // cfg.vmap)):
@@ -284,8 +275,8 @@ def _run(p: Prepared, d: SweepDir, overwrite, log, t_start) -> dict:
                  {"run_id": np.asarray([r for r, _ in chunk]), "eval_pred": pe.astype(np.int32),
                   "train_pred": pt.astype(np.int32), "epoch_loss": losses}, p.fingerprint)
         computed += [r for r, _ in chunk]
-        n_done = len(d.finished_rows())
-        log(f"{method}: {n_done}/{len(ids)} runs ({time.time() - t_start:.0f} s)")
+        log(f"{method}: {len(done) + len(computed)}/{len(ids)} runs "
+            f"({time.time() - t_start:.0f} s)")
   except KeyboardInterrupt:
     rows = list(d.finished_rows().values())
     d.write_results(rows)

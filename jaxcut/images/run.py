@@ -137,7 +137,3 @@ def fit_predict(key, images, labels, train_idx, eval_images, setup: Setup, hyper
   return (predict(variables, eval_images, setup), predict(variables, images[train_idx], setup),
           losses)
 
-
-def steps(setup: Setup) -> int:
-  return setup.epochs * setup.steps_per_epoch
-
