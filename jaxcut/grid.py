@@ -215,6 +215,17 @@ def _coerce(grid, field, value):
     raise GridError(f"grid {grid}: {e}") from None
 
 
+# The fields that make a "setting" (data, network size, training length, backend), for
+# grids that lay one preset's setting over another's base (mixing, width, cutsize).
+SETTING_FIELDS = ("P", "C", "d", "n", "sigma_d", "sigma_b", "group_names", "group_counts",
+                  "group_masses", "backend", "steps", "log_every", "n_test")
+
+
+def setting_fields(cfg: Config, names: Sequence[str] = SETTING_FIELDS) -> dict:
+  """{name: cfg's value} for the setting's fields `names`, in that order."""
+  return {k: getattr(cfg, k) for k in names}
+
+
 def available() -> list[str]:
   if not os.path.isdir(SWEEPS_DIR):
     return []

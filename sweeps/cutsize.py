@@ -13,11 +13,14 @@ against log2(sigma_d / sigma_b) and asks whether it grows.
 """
 
 from jaxcut.config import PRESETS
-from jaxcut.grid import Claim, Grid
+from jaxcut.grid import Claim, Grid, setting_fields
 
 SIZES = ("cpu", "paper")
 RATIOS = (2.5, 5.0, 10.0, 20.0)
 RARE_MASSES = (0.1, 0.2, 0.3)
+# what each point takes from its setting (P, C, sigma_b and the masses are the point's own)
+PER_SETTING = ("n", "d", "sigma_d", "group_names", "group_counts", "backend", "steps",
+               "log_every", "n_test")
 
 
 def settings(size):
@@ -36,7 +39,7 @@ def get_grid(size):
   # each axis value fixes its fields for the setting it meets: ratio and mass depend on it
   points = [{"P": P, "C": C, "method": "cutout", "setting": s, "ratio": r, "rare_mass": q,
              "sigma_b": SETTINGS[s].sigma_d / r, "group_masses": masses(s, q),
-             **_setting_fields(SETTINGS[s])}
+             **setting_fields(SETTINGS[s], PER_SETTING)}
             for s in SETTINGS for P in Ps for C in range(1, P) for r in RATIOS
             for q in RARE_MASSES]
   claims = [Claim("cutsize_rule", at={"setting": s}) for s in SETTINGS]
@@ -46,7 +49,3 @@ def get_grid(size):
               summary=("test_acc_rare", "test_acc_extreme", "test_acc"),
               claims=tuple(claims), description=__doc__.splitlines()[0])
 
-
-def _setting_fields(cfg):
-  return {k: getattr(cfg, k) for k in ("n", "d", "sigma_d", "group_names", "group_counts",
-                                       "backend", "steps", "log_every", "n_test")}

@@ -12,14 +12,12 @@ reference setting (P = 3, C = 2; there |S| = P/2 means 1 or 2; at the cpu size i
 """
 
 from jaxcut.config import PRESETS
-from jaxcut.grid import Axis, Claim, Grid
+from jaxcut.grid import Axis, Claim, Grid, setting_fields
 
 SIZES = ("cpu", "paper")
 LAWS = {"uniform": {"mixing": "uniform"},
         **{f"beta{a:g}": {"mixing": "beta", "mix_a": a} for a in (0.1, 0.25, 0.5, 1, 2, 4)},
         "half": {"mixing": "fixed", "mix_a": 0.5}}
-FIELDS = ("P", "C", "d", "n", "sigma_d", "sigma_b", "group_names", "group_counts",
-          "group_masses", "backend", "steps", "log_every", "n_test")
 
 
 def settings(size):
@@ -27,7 +25,7 @@ def settings(size):
   reference setting is its `small` version (n = 100, d = 1000, T = 1000, sigma^2 d kept)."""
   ref = PRESETS["reference" if size == "paper" else "small"]
   return {"regime": {"P": 4, "C": 1},
-          "reference": {k: getattr(ref, k) for k in FIELDS}}
+          "reference": setting_fields(ref)}
 
 
 def get_grid(size):

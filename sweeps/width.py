@@ -12,16 +12,14 @@ layer to act on patches linearly; a hidden layer would be another model family.
 """
 
 from jaxcut.config import ACTIVATIONS, PRESETS
-from jaxcut.grid import Axis, Claim, Grid
+from jaxcut.grid import Axis, Claim, Grid, setting_fields
 
 SIZES = ("cpu", "paper")
-FIELDS = ("P", "C", "d", "n", "sigma_d", "sigma_b", "group_names", "group_counts",
-          "group_masses", "backend", "steps", "log_every", "n_test")
 
 
 def settings(size):
   ref = PRESETS["reference" if size == "paper" else "small"]
-  return {"regime": {}, "reference": {k: getattr(ref, k) for k in FIELDS}}
+  return {"regime": {}, "reference": setting_fields(ref)}
 
 
 def get_grid(size):

@@ -21,7 +21,7 @@ import numpy as np
 
 from jaxcut import stats
 from jaxcut.analysis import thresholds
-from jaxcut.analysis.sweepdata import METHOD_ORDER, Sweep, by_seed
+from jaxcut.analysis.sweepdata import METHOD_ORDER, Sweep, by_seed, extreme_of, rare_of
 from jaxcut.stats import interval, paired, verdict
 
 # "CutMix is high on every group" (the three-way separation): its accuracy on each
@@ -64,11 +64,11 @@ class Ctx:
 
   @property
   def rare(self) -> str:
-    return "rare" if "rare" in self.groups else self.groups[min(1, len(self.groups) - 1)]
+    return rare_of(self.groups)
 
   @property
   def extreme(self) -> str:
-    return "extreme" if "extreme" in self.groups else self.groups[-1]
+    return extreme_of(self.groups)
 
   def per(self, method: str, column: str) -> dict:
     return by_seed(self.rows, column, method)
@@ -453,8 +453,8 @@ def cutsize_rule(c: Ctx) -> dict:
     raise NotTested("needs >= 2 noise ratios")
   seeds = sorted(set.intersection(*[set(v) for by_c in cells.values() for v in by_c.values()]))
   slope_r, slope_m = {}, {}
+  keys = sorted(cells)
   for s in seeds:
-    keys = sorted(cells)
     share = [_seed_best_share(cells[k], k[0], s) for k in keys]
     slope_r[s] = stats.fit_line([math.log2(k[1]) for k in keys], share)[0]
     slope_m[s] = stats.fit_line([k[2] for k in keys], share)[0]

@@ -20,7 +20,7 @@ from typing import NamedTuple, Optional
 import numpy as np
 
 from jaxcut.analysis import thresholds
-from jaxcut.analysis.sweepdata import Sweep, by_seed, col
+from jaxcut.analysis.sweepdata import Sweep, by_seed, col, extreme_of, rare_of
 from jaxcut.stats import interval, paired
 
 COLORS = {"erm": "tab:blue", "cutout": "tab:orange", "cutmix": "tab:green"}
@@ -163,7 +163,7 @@ def fig_noise_grid(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
     return None
   plt = _plt()
   groups = sweep.groups()
-  rare = "rare" if "rare" in groups else groups[min(1, len(groups) - 1)]
+  rare = rare_of(groups)
   sd = sorted({float(r["sigma_d"]) for r in sweep.rows})
   sb = sorted({float(r["sigma_b"]) for r in sweep.rows})
   methods = sweep.methods()
@@ -259,7 +259,7 @@ def fig_cutsize_surface(sweep: Sweep, out: Optional[str] = None) -> Drawn:
   from jaxcut.analysis.claims import best_cut, cutsize_cells
   plt = _plt()
   groups = sweep.groups()
-  rare = "rare" if "rare" in groups else groups[min(1, len(groups) - 1)]
+  rare = rare_of(groups)
   settings = list(dict.fromkeys(r.get("setting", "") for r in sweep.rows))
   Ps = sorted({int(r["P"]) for r in sweep.rows})
   targets = ((f"{rare}-group", f"test_acc_{rare}"), ("overall", "test_acc"))
@@ -308,7 +308,7 @@ def fig_dimension(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
     return None
   plt = _plt()
   groups = sweep.groups()
-  rare = "rare" if "rare" in groups else groups[min(1, len(groups) - 1)]
+  rare = rare_of(groups)
   fig, axes = plt.subplots(1, 3, figsize=(15, 4.0))
   for m in sweep.methods():
     rows = [r for r in sweep.rows if r["method"] == m]
@@ -457,8 +457,8 @@ def fig_width(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
     return None
   plt = _plt()
   groups = sweep.groups()
-  rare = "rare" if "rare" in groups else groups[min(1, len(groups) - 1)]
-  ext = "extreme" if "extreme" in groups else groups[-1]
+  rare = rare_of(groups)
+  ext = extreme_of(groups)
   settings = list(dict.fromkeys(r.get("setting", "") for r in sweep.rows))
   acts = list(dict.fromkeys(r["activation"] for r in sweep.rows))
   fig, axes = plt.subplots(len(settings), len(acts), figsize=(4.2 * len(acts),

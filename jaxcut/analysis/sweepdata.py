@@ -130,6 +130,16 @@ def _short(v) -> str:
   return f"{x:.4g}"
 
 
+def rare_of(groups) -> str:
+  """The group the claims call rare: "rare" if there is one, else the second group."""
+  return "rare" if "rare" in groups else groups[min(1, len(groups) - 1)]
+
+
+def extreme_of(groups) -> str:
+  """The group the claims call extremely rare: "extreme" if there is one, else the last."""
+  return "extreme" if "extreme" in groups else groups[-1]
+
+
 def col(rows, name) -> np.ndarray:
   return np.array([float(r[name]) for r in rows])
 
