@@ -48,6 +48,13 @@ def patch_of_pixel(H: int, W: int, g: int) -> jax.Array:
   return r * g + c
 
 
+def pixel_mask(per_patch, H: int, W: int, g: int) -> jax.Array:
+  """[B, P] per-patch values -> [B, H, W, 1]: each pixel takes its patch's value."""
+  B = per_patch.shape[0]
+  pix = jnp.broadcast_to(patch_of_pixel(H, W, g).reshape(1, -1), (B, H * W))
+  return jnp.take_along_axis(per_patch, pix, axis=1).reshape(B, H, W, 1)
+
+
 # ------------------------------------------------------------------------------ Cutout
 
 def draw_cutout(key, B: int, H: int, W: int) -> jax.Array:
@@ -106,10 +113,8 @@ def draw_patch_cutout(key, B: int, P: int, C) -> jax.Array:
 
 
 def apply_patch_cutout(x, cut, g: int):
-  B, H, W, _ = x.shape
-  pix = patch_of_pixel(H, W, g)
-  m = jnp.take_along_axis(cut, jnp.broadcast_to(pix.reshape(1, -1), (B, H * W)), axis=1)
-  return x * (1 - m.reshape(B, H, W, 1).astype(x.dtype))
+  H, W = x.shape[1:3]
+  return x * (1 - pixel_mask(cut, H, W, g).astype(x.dtype))
 
 
 def patch_cutout(key, x, t, g: int, C):
@@ -125,10 +130,8 @@ def draw_patch_cutmix(key, B: int, P: int):
 
 
 def apply_patch_cutmix(x, t, partner, keep, g: int):
-  B, H, W, _ = x.shape
-  pix = patch_of_pixel(H, W, g)
-  m = jnp.take_along_axis(keep, jnp.broadcast_to(pix.reshape(1, -1), (B, H * W)), axis=1)
-  mixed = jnp.where(m.reshape(B, H, W, 1), x, x[partner])
+  H, W = x.shape[1:3]
+  mixed = jnp.where(pixel_mask(keep, H, W, g), x, x[partner])
   lam = keep.sum(1, keepdims=True).astype(t.dtype) / keep.shape[1]
   return mixed, lam * t + (1.0 - lam) * t[partner]
 
