@@ -1,11 +1,12 @@
 """One script for an accelerator: what the device is, whether jaxcut's tests pass on it, how
 fast the engine goes there, and the paper-size rarity grid end to end.
 
-    benchmarks/device_check.sh            # on a GPU / TPU machine: under 8 minutes on one H100
+    benchmarks/device_check.sh            # on a GPU / TPU machine: at most --budget seconds
     benchmarks/device_check.sh --dry      # the same path at tiny sizes, on CPU (a test runs it)
 
-Writes benchmarks/results-<device>.json (or --out) and prints a table. Each step records
-its wall time and status; a failing step is recorded and the next one runs. Settings in
+Writes benchmarks/results-<device>.json (or --out) after every step and prints a table.
+Each step records its wall time and status; a failing or timed-out step is recorded and the
+next one runs; a step that no longer fits in --budget is recorded as skipped. Settings in
 use are recorded: float32 matmul precision (jaxcut asks for "highest": no TF32, so
 results match CPU within float32 rounding; jaxcut.runtime) and XLA_FLAGS (set
 --xla_gpu_deterministic_ops=true for bitwise reproducible GPU reductions).
@@ -31,24 +32,53 @@ TESTS = {
 }
 
 
-def step(results: dict, name: str, fn) -> None:
+class Budget:
+  """Wall-clock deadline shared by the steps: each subprocess gets what is left."""
+
+  def __init__(self, seconds: float):
+    self.end = time.time() + seconds
+
+  def left(self) -> float:
+    return self.end - time.time()
+
+
+BUDGET = Budget(float("inf"))
+
+
+def step(results: dict, name: str, fn, need: float = 0.0, out: str | None = None) -> None:
+  """Runs fn, records {ok, seconds, ...} under name, and rewrites `out` at once (a check cut
+  short still leaves every finished step on disk)."""
   t0 = time.time()
-  try:
-    out = fn()
-    results[name] = {"ok": True, "seconds": round(time.time() - t0, 2), **(out or {})}
-  except Exception as e:  # record and go on: one broken step must not hide the others
-    results[name] = {"ok": False, "seconds": round(time.time() - t0, 2),
-                     "error": f"{type(e).__name__}: {e}"[-2000:]}
+  if BUDGET.left() < need:
+    results[name] = {"ok": False, "skipped": True, "seconds": 0.0,
+                     "error": f"skipped: {BUDGET.left():.0f} s of --budget left, needs {need:.0f}"}
+  else:
+    try:
+      res = fn()
+      results[name] = {"ok": True, "seconds": round(time.time() - t0, 2), **(res or {})}
+    except Exception as e:  # record and go on: one broken step must not hide the others
+      results[name] = {"ok": False, "seconds": round(time.time() - t0, 2),
+                       "error": f"{type(e).__name__}: {e}"[-2000:]}
   r = results[name]
   print(f"[device_check] {name}: {'ok' if r['ok'] else 'FAILED'} in {r['seconds']} s",
         file=sys.stderr, flush=True)
+  if out:
+    with open(out, "w") as f:
+      json.dump(results, f, indent=1)
 
 
 def run(cmd, env=None, timeout=600) -> subprocess.CompletedProcess:
-  r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                     env={**os.environ, "PYTHONPATH": ROOT, **(env or {})})
+  timeout = max(1.0, min(timeout, BUDGET.left()))
+  try:
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                       env={**os.environ, "PYTHONPATH": ROOT, **(env or {})})
+  except subprocess.TimeoutExpired as e:
+    tail = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+    raise RuntimeError(f"{' '.join(cmd)} timed out after {timeout:.0f} s; "
+                       f"stdout tail: {tail[-1500:]}") from None
   if r.returncode != 0:
-    raise RuntimeError(f"{' '.join(cmd)} exited {r.returncode}: {r.stderr[-1500:]}")
+    raise RuntimeError(f"{' '.join(cmd)} exited {r.returncode}: {r.stdout[-800:]} "
+                       f"{r.stderr[-1500:]}")
   return r
 
 
@@ -63,12 +93,27 @@ def device_info() -> dict:
           "cpu_count": os.cpu_count(), **settings}
 
 
-def tests(dry: bool) -> dict:
-  r = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *TESTS[dry]],
-          timeout=480)
-  tail = r.stdout.strip().splitlines()[-1]
-  counts = {k: int(v) for v, k in re.findall(r"(\d+) (passed|failed|skipped|deselected)", tail)}
-  return {"summary": tail, **counts}
+def tests(dry: bool, keep: float = 0.0) -> dict:
+  """The selection's counts; failures are named (pytest -rf) and make the step fail. `keep`:
+  seconds of the budget left over for the steps after this one."""
+  cmd = [sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider", *TESTS[dry]]
+  timeout = max(1.0, min(480, BUDGET.left() - keep))
+  try:
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                       env={**os.environ, "PYTHONPATH": ROOT})
+    stdout, rc = r.stdout, r.returncode
+  except subprocess.TimeoutExpired as e:
+    stdout = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+    rc = None
+  lines = stdout.strip().splitlines() or [""]
+  counts = {k: int(v) for v, k in
+            re.findall(r"(\d+) (passed|failed|errors?|skipped|deselected)", lines[-1])}
+  failed = [ln[len("FAILED "):][:300] for ln in lines if ln.startswith("FAILED ")]
+  if rc != 0:
+    what = "timed out" if rc is None else f"exited {rc}"
+    raise RuntimeError(f"pytest {what}: {lines[-1]}; failed: {failed}; "
+                       f"progress: {''.join(ln for ln in lines if set(ln) <= set('.FsEx%[] 0123456789'))[-300:]}")
+  return {"summary": lines[-1], **counts}
 
 
 def benchmark(dry: bool, out: str) -> dict:
@@ -102,8 +147,14 @@ def rarity(dry: bool, tmp: str) -> dict:
   out = {}
   for label in ("cold", "warm"):  # warm: the compilation cache filled by the cold run
     t0 = time.time()
-    r = run([sys.executable, "-m", "jaxcut.sweep", *args, "--quiet", "--overwrite",
-             f"--out={os.path.join(tmp, 'rarity')}", f"--cache_dir={cache}"], timeout=600)
+    try:
+      r = run([sys.executable, "-m", "jaxcut.sweep", *args, "--quiet", "--overwrite",
+               f"--out={os.path.join(tmp, 'rarity')}", f"--cache_dir={cache}"], timeout=600)
+    except RuntimeError as e:
+      if label == "cold":
+        raise
+      out["warm_error"] = str(e)[-500:]  # the cold figure stands on its own
+      break
     out[f"{label}_seconds"] = round(time.time() - t0, 2)
     out["summary"] = r.stdout.splitlines()[0]
   return out
@@ -114,20 +165,30 @@ def main() -> int:
   ap.add_argument("--dry", action="store_true", help="tiny sizes on CPU")
   ap.add_argument("--out", default=None, help="result file (default "
                   "benchmarks/results-<device>.json)")
+  ap.add_argument("--budget", type=float, default=540.0,
+                  help="seconds for the whole check (steps that no longer fit are skipped)")
   args = ap.parse_args()
+  BUDGET.end = time.time() + args.budget
   if args.dry:
     os.environ["JAX_PLATFORMS"] = "cpu"
+  # This process and the steps' subprocesses share the device: none may grab 75% of it.
+  os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
   import tempfile
   tmp = tempfile.mkdtemp(prefix="jaxcut-device-check-")
-  res: dict = {"dry": args.dry, "started": time.strftime("%Y-%m-%dT%H:%M:%S")}
+  res: dict = {"dry": args.dry, "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+               "budget_seconds": args.budget}
   step(res, "device", device_info)
   kind = res["device"].get("device_kind", "unknown") if res["device"]["ok"] else "unknown"
   name = re.sub(r"[^A-Za-z0-9]+", "-", kind).strip("-").lower() + ("-dry" if args.dry else "")
   out = args.out or os.path.join(ROOT, "benchmarks", f"results-{name}.json")
-  step(res, "tests", lambda: tests(args.dry))
-  step(res, "benchmark", lambda: benchmark(args.dry, os.path.join(tmp, "bench.json")))
-  step(res, "layout", lambda: layout(args.dry))
-  step(res, "rarity_paper" if not args.dry else "rarity_dry", lambda: rarity(args.dry, tmp))
+  # Speed first (what the check is for), then correctness on the device, then the grid.
+  step(res, "benchmark", lambda: benchmark(args.dry, os.path.join(tmp, "bench.json")),
+       need=30, out=out)
+  step(res, "layout", lambda: layout(args.dry), need=10, out=out)
+  step(res, "tests", lambda: tests(args.dry, keep=0 if args.dry else 150), need=30, out=out)
+  step(res, "rarity_paper" if not args.dry else "rarity_dry", lambda: rarity(args.dry, tmp),
+       need=30, out=out)
+  res["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
   with open(out, "w") as f:
     json.dump(res, f, indent=1)
   print(table(res))
@@ -153,7 +214,7 @@ def table(res: dict) -> str:
       detail = ", ".join(f"{k}: {x['measured_bytes'] / 2**20:.1f} MiB/run, width {x['width']}"
                          for k, x in v.items() if isinstance(x, dict))
     elif name.startswith("rarity") and v["ok"]:
-      detail = f"cold {v['cold_seconds']} s, warm {v['warm_seconds']} s: {v['summary']}"
+      detail = f"cold {v['cold_seconds']} s, warm {v.get('warm_seconds', '-')} s: {v['summary']}"
     lines.append(f"{name:<14}{'ok' if v['ok'] else 'FAILED':<8}{v['seconds']:>9}  {detail[:200]}")
   return "\n".join(lines)
 

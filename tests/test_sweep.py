@@ -89,7 +89,8 @@ def test_trajectories_load_back_indexed_by_run_id(reference):
 
 
 def test_fake_devices_give_the_same_results(reference, tmp_path):
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+  # 4 fake CPU devices, also on a GPU machine (where the reference ran on the GPU)
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu")
   out = str(tmp_path / "dev4")
   r = sweep_cli("--grid=smoke", f"--out={out}", "--quiet", env=env)
   assert r.returncode == 0, r.stderr
@@ -120,7 +121,8 @@ def test_gram_sweep_sharded_and_vmapped_equal_looped(tmp_path):
   run_sweep(g, str(tmp_path / "vmap"), width=2, chunk=4, quiet=True)
   expected = rows_without_timing(str(tmp_path / "loop"))
   assert_rows_close(rows_without_timing(str(tmp_path / "vmap")), expected, rtol=1e-5)
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4")
+  # 4 fake CPU devices, also on a GPU machine (where the reference ran on the GPU)
+  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu")
   out = str(tmp_path / "dev4")
   r = sweep_cli(f"--grid={grid_file}", f"--out={out}", "--quiet", env=env)
   assert r.returncode == 0, r.stderr
