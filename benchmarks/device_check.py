@@ -96,9 +96,10 @@ def device_info() -> dict:
           "cpu_count": os.cpu_count(), **settings}
 
 
-def tests(dry: bool, keep: float = 0.0) -> dict:
-  """The selection's counts; failures are named (pytest -rf) and make the step fail. `keep`:
-  seconds of the budget left over for the steps after this one."""
+def tests(dry: bool, keep: float = 0.0, log: str | None = None) -> dict:
+  """The selection's counts; failures are named (pytest -rf) and make the step fail, and
+  pytest's whole output (the assertion's numbers) goes to `log`. `keep`: seconds of the
+  budget left over for the steps after this one."""
   cmd = [sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider", *TESTS[dry]]
   timeout = max(1.0, min(480, BUDGET.left() - keep))
   try:
@@ -108,6 +109,9 @@ def tests(dry: bool, keep: float = 0.0) -> dict:
   except subprocess.TimeoutExpired as e:
     stdout = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
     rc = None
+  if log:
+    with open(log, "w") as f:
+      f.write(stdout)
   lines = stdout.strip().splitlines() or [""]
   counts = {k: int(v) for v, k in
             re.findall(r"(\d+) (passed|failed|errors?|skipped|deselected)", lines[-1])}
@@ -197,7 +201,8 @@ def main() -> int:
                     lambda: benchmark(args.dry, os.path.join(tmp, "bench.json"))),
       "layout": ("layout", 10, lambda: layout(args.dry)),
       "tests": ("tests", 30, lambda: tests(
-          args.dry, keep=0 if args.dry or order[-1] == "tests" else 150)),
+          args.dry, keep=0 if args.dry or order[-1] == "tests" else 150,
+          log=os.path.splitext(out)[0] + "-tests.log")),
       "rarity": ("rarity_dry" if args.dry else "rarity_paper", 30,
                  lambda: rarity(args.dry, tmp)),
   }
