@@ -30,6 +30,9 @@ MIXINGS = ("uniform", "beta", "fixed")
 OPTIMIZERS = ("sgd", "momentum", "adam")
 DTYPES = ("float32", "float64")
 BACKENDS = ("direct", "gram")
+FEATURES = ("orthogonal", "antipodal")
+OUTPUT_SCALES = ("none", "1/m", "1/P", "1/(mP)")
+INITS = ("normal", "uniform")
 
 
 class InputError(ValueError):
@@ -59,6 +62,11 @@ class Static:
   n_test: int
   dtype: str
   backend: str
+  features: str = "orthogonal"
+  noise_projected: bool = True
+  output_scale: str = "none"
+  bias: bool = False
+  init: str = "normal"
 
   @property
   def K(self) -> int:
@@ -78,6 +86,18 @@ class Static:
   def N(self) -> int:
     """Training noise vectors: n (P - 1)."""
     return self.n * (self.P - 1)
+
+  @property
+  def d_in(self) -> int:
+    """Coordinates of a patch as the network sees it: d, plus a constant 1 with bias=True
+    (the filter's last coordinate is then its bias)."""
+    return self.d + int(self.bias)
+
+  @property
+  def scale(self) -> float:
+    """The output scaling: f = scale * sum_p sum_j [phi(.) - phi(.)]."""
+    return {"none": 1.0, "1/m": 1.0 / self.m, "1/P": 1.0 / self.P,
+            "1/(mP)": 1.0 / (self.m * self.P)}[self.output_scale]
 
   @property
   def bartlett(self) -> bool:
@@ -104,6 +124,8 @@ class Hypers:
   C: Any  # Cutout size (integer valued)
   mix_a: Any  # Beta(a, a) parameter of mixing='beta'; |S| / P of mixing='fixed'
   d: Any  # dimension; the gram backend's only use of d (Static.d sizes arrays otherwise)
+  label_flip: Any = 0.0  # probability that an observed label is the clean one flipped
+  norms: Any = None  # [G] norm of each group's features (Config.group_norms; () -> 1)
 
 
 @flax.struct.dataclass
@@ -114,8 +136,8 @@ class Spec:
 
 
 STATIC_FIELDS = tuple(f.name for f in dataclasses.fields(Static))
-TRACED_FIELDS = ("group_masses",) + tuple(
-    f.name for f in dataclasses.fields(Hypers) if f.name != "masses")
+TRACED_FIELDS = ("group_masses", "group_norms") + tuple(
+    f.name for f in dataclasses.fields(Hypers) if f.name not in ("masses", "norms"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,12 +155,20 @@ class Config:
   sigma_d: float = 0.25
   sigma_b: float = 0.05
   alpha: float = 0.005
+  # other papers' data knobs (docs/model.md, section 10); the defaults are this paper's
+  label_flip: float = 0.0
+  group_norms: Tuple[float, ...] = ()
+  features: str = "orthogonal"
+  noise_projected: bool = True
   # model
   m: int = 1
   activation: str = "smoothed_leaky_relu"
   sigma_0: float = 0.01
   beta: float = 0.1
   r: float = 0.1
+  output_scale: str = "none"
+  bias: bool = False
+  init: str = "normal"
   # objective
   method: str = "erm"
   exact: bool = True
@@ -202,6 +232,9 @@ class Config:
     # numpy leaves: no device dispatch per field when runs are launched one by one
     kw = {k: np.asarray(getattr(self, k), self.dtype) for k in TRACED_FIELDS}
     kw["masses"] = kw.pop("group_masses")
+    kw["norms"] = kw.pop("group_norms")
+    if not self.group_norms:
+      kw["norms"] = np.ones(len(self.group_names), self.dtype)
     return Hypers(**kw)
 
   def spec(self) -> Spec:
@@ -232,6 +265,25 @@ class Config:
          "group_masses", f"{G} non-negative numbers (one per group) summing to 1")
     need(abs(sum(self.group_masses) - 1.0) <= 1e-6, "group_masses",
          f"non-negative and sum to 1 (they sum to {sum(self.group_masses):.6g})")
+    need(len(self.group_norms) in (0, G) and all(
+        math.isfinite(x) and x >= 0 for x in self.group_norms),
+         "group_norms", f"empty (every feature of norm 1) or {G} numbers >= 0 (one per group)")
+    need(math.isfinite(self.label_flip) and 0 <= self.label_flip < 0.5, "label_flip",
+         "in [0, 0.5)")
+    need(self.features in FEATURES, "features", f"one of {', '.join(FEATURES)}")
+    need(isinstance(self.noise_projected, bool), "noise_projected", "true or false")
+    need(self.output_scale in OUTPUT_SCALES, "output_scale", f"one of {', '.join(OUTPUT_SCALES)}")
+    need(isinstance(self.bias, bool), "bias", "true or false")
+    need(self.init in INITS, "init", f"one of {', '.join(INITS)}")
+    if self.backend == "gram":
+      need(self.noise_projected, "noise_projected", "true with backend=gram (noise along the "
+           "features has no exact inner-product form there; use backend=direct)")
+      need(not self.bias, "bias", "false with backend=gram (use backend=direct)")
+      need(self.init == "normal", "init", "normal with backend=gram (its Wishart law needs "
+           "Gaussian filters; use backend=direct)")
+    if self.bias:
+      need(self.method != "cutout", "method", "erm or cutmix with bias=true (Cutout removes "
+           "patches through their outputs, which a filter's bias would not let vanish)")
     need(self.d > 2 * self.K, "d",
          f"> 2K = {2 * self.K} (the features take 2K coordinates, the noise the rest)")
     for f in ("sigma_d", "sigma_b", "sigma_0", "eta", "r"):
@@ -308,11 +360,26 @@ FIELD_DOCS: Mapping[str, Tuple[str, str]] = {
     "sigma_b": ("std of the background-noise patches", "> 0, with sigma_b^2 (d - 2K) a "
                 "normal number of dtype"),
     "alpha": ("strength of the feature noise alpha v_{s,1} in the dominant patch", ">= 0"),
+    "label_flip": ("probability that a label (training and test) is the clean label flipped; "
+                   "the patches carry the clean label's feature", "in [0, 0.5)"),
+    "group_norms": ("norm of each group's features (empty: all 1)",
+                    "empty, or one number >= 0 per group"),
+    "features": ("class features: orthogonal (v_{-1,k} = e_{K+k}, this paper's) or antipodal "
+                 "(v_{-1,k} = -v_{+1,k}, the signal-noise papers')", f"one of {', '.join(FEATURES)}"),
+    "noise_projected": ("noise orthogonal to the feature coordinates (true, this paper's) or "
+                        "on every coordinate (false: Kou et al.'s; direct backend)",
+                        "true or false"),
     "m": ("filters per class", "an integer >= 1"),
     "activation": ("activation phi", f"one of {', '.join(ACTIVATIONS)}"),
     "sigma_0": ("std of the initial filters", "> 0"),
     "beta": ("slope of the (smoothed) leaky ReLU for z < 0", "in (0, 1)"),
     "r": ("smoothing width of the smoothed leaky ReLU", "> 0"),
+    "output_scale": ("factor on the network's output: none (this paper's), 1/m, 1/P (a mean "
+                     "over patches) or 1/(mP)", f"one of {', '.join(OUTPUT_SCALES)}"),
+    "bias": ("a trainable bias per filter (direct backend; not with Cutout)", "true or false"),
+    "init": ("law of the initial filter entries (and biases), std sigma_0 either way: normal, "
+             "or uniform on [-sqrt(3) sigma_0, sqrt(3) sigma_0] (PyTorch's default with sigma_0 "
+             "= 1/sqrt(3 d))", f"one of {', '.join(INITS)}"),
     "method": ("training method", f"one of {', '.join(METHODS)}"),
     "exact": ("exact expectation over Cutout subsets / CutMix pairs and subsets (false: one "
               "sampled augmentation per example per step)", "true or false"),

@@ -11,6 +11,15 @@ A sample is X = (x^(1), ..., x^(P)) in R^{P x d} with label y in {-1, +1}:
 Features are the first 2K standard basis vectors: v_{+1,k} = e_k, v_{-1,k} = e_{K+k}
 (k = 0..K-1, so the paper's v_{s,1} is k = 0), and Lambda zeroes those 2K coordinates.
 So x[..., :2K] is the feature part of a patch and x[..., 2K:] its noise xi.
+
+Other papers' knobs (docs/model.md, section 10; defaults give the above bit for bit):
+* label_flip p: the observed label y is the clean label flipped with probability p (its
+  own stream, fold_in(key, 7)); the patches carry the clean label's feature.
+* group_norms: v_{s,k} has norm ||mu_g|| (its group's); alpha stays a multiple of e_col.
+* features="antipodal": v_{-1,k} = -v_{+1,k} = -||mu|| e_k (coordinate K+k is unused).
+* noise_projected=False: xi ~ N(0, sigma^2 I_d) on every coordinate, the feature ones too.
+* bias=True: a constant 1 is appended to every patch (coordinate d), so that a filter's
+  last coordinate acts as its bias.
 """
 
 from __future__ import annotations
@@ -31,12 +40,13 @@ ROLE_NAMES = ("feature", "dominant", "background")
 @flax.struct.dataclass
 class Layout:
   """Everything about n points except their noise vectors (the discrete draws)."""
-  y: jax.Array  # [n] labels in {-1., +1.}
+  y: jax.Array  # [n] observed labels in {-1., +1.} (what training and accuracy use)
   feature: jax.Array  # [n] feature index k in 0..K-1 (of v_{y,k})
   group: jax.Array  # [n] rarity group of that feature
   roles: jax.Array  # [n, P] FEATURE / DOMINANT / BACKGROUND
   feature_patch: jax.Array  # [n] p*
   noise_sign: jax.Array  # [n] s of the feature noise alpha v_{s,1}
+  clean: jax.Array  # [n] clean labels: the sign of the feature the patches carry
 
 
 @flax.struct.dataclass
@@ -73,7 +83,10 @@ def sample_layout(key, static: Static, hypers: Hypers, n: int, groups=None):
   P = static.P
   dtype = jnp.asarray(hypers.sigma_d).dtype
   k_y, k_f, k_p, k_q, k_s, k_n = jax.random.split(key, 6)
-  y = jnp.where(jax.random.bernoulli(k_y, jnp.float32(0.5), (n,)), 1.0, -1.0).astype(dtype)
+  clean = jnp.where(jax.random.bernoulli(k_y, jnp.float32(0.5), (n,)), 1.0, -1.0).astype(dtype)
+  flip = jax.random.bernoulli(jax.random.fold_in(key, 7),
+                              jnp.asarray(hypers.label_flip, jnp.float32), (n,))
+  y = jnp.where(flip, -clean, clean)
   fg = jnp.asarray(static.feature_group())
   if groups is None:
     logits = jnp.log(feature_probs(static, hypers.masses)).astype(jnp.float32)
@@ -91,18 +104,35 @@ def sample_layout(key, static: Static, hypers: Hypers, n: int, groups=None):
   roles = jnp.where(patch[None, :] == p_star[:, None], FEATURE,
                     jnp.where(patch[None, :] == p_dom[:, None], DOMINANT, BACKGROUND))
   return Layout(y=y, feature=feature, group=fg[feature], roles=roles, feature_patch=p_star,
-                noise_sign=noise_sign), k_n
+                noise_sign=noise_sign, clean=clean), k_n
 
 
-def feature_part(layout: Layout, alpha, K: int, dtype) -> jax.Array:
-  """[n, P, 2K]: the feature coordinates of every patch (v_{y,k} at p*, alpha v_{s,1} at p~)."""
-  feat_col = feature_column(layout.y, layout.feature, K)
-  noise_col = feature_column(layout.noise_sign, 0, K)
+def feature_vectors(static: Static, hypers: Hypers) -> jax.Array:
+  """[2, K, 2K]: the feature part of v_{s,k} (row 0: s = +1, row 1: s = -1)."""
+  K = static.K
+  norms = jnp.asarray(hypers.norms)[jnp.asarray(static.feature_group())]  # [K]
+  plus = jnp.eye(K, 2 * K, dtype=norms.dtype) * norms[:, None]
+  if static.features == "antipodal":
+    return jnp.stack([plus, -plus])
+  return jnp.stack([plus, jnp.eye(K, 2 * K, K, dtype=norms.dtype) * norms[:, None]])
+
+
+def feature_part(layout: Layout, static: Static, hypers: Hypers, dtype) -> jax.Array:
+  """[n, P, 2K]: the feature coordinates of every patch (v_{clean,k} at p*, alpha v_{s,1}
+  at p~, alpha times the unit vector)."""
+  K = static.K
   cols = jnp.arange(2 * K)
   is_feat = (layout.roles == FEATURE)[..., None]
   is_dom = (layout.roles == DOMINANT)[..., None]
-  part = (is_feat * (cols == feat_col[:, None, None])
-          + alpha * is_dom * (cols == noise_col[:, None, None]))
+  if static.features == "antipodal":
+    sign = layout.clean[:, None, None]
+    feat = sign * (cols == layout.feature[:, None, None])
+    noise = layout.noise_sign[:, None, None] * (cols == 0)
+  else:
+    feat = cols == feature_column(layout.clean, layout.feature, K)[:, None, None]
+    noise = cols == feature_column(layout.noise_sign, 0, K)[:, None, None]
+  feat = feat * jnp.asarray(hypers.norms, dtype)[layout.group][:, None, None]  # x 1 exact
+  part = is_feat * feat + hypers.alpha * is_dom * noise
   return part.astype(dtype)
 
 
@@ -120,8 +150,15 @@ def sample(key, static: Static, hypers: Hypers, n: int, groups=None) -> Batch:
   P, d, K = static.P, static.d, static.K
   dtype = jnp.asarray(hypers.sigma_d).dtype
   lay, k_n = sample_layout(key, static, hypers, n, groups)
-  noise = jax.random.normal(k_n, (n, P, d - 2 * K), dtype) * noise_std(lay, hypers)[..., None]
-  x = jnp.concatenate([feature_part(lay, hypers.alpha, K, dtype), noise], axis=-1)
+  std = noise_std(lay, hypers)[..., None]
+  feat = feature_part(lay, static, hypers, dtype)
+  if static.noise_projected:
+    x = jnp.concatenate([feat, jax.random.normal(k_n, (n, P, d - 2 * K), dtype) * std], -1)
+  else:
+    x = jnp.pad(feat, ((0, 0), (0, 0), (0, d - 2 * K))) + jax.random.normal(
+        k_n, (n, P, d), dtype) * std
+  if static.bias:
+    x = jnp.concatenate([x, jnp.ones((n, P, 1), dtype)], -1)
   return Batch(x=x, **layout_fields(lay))
 
 

@@ -74,7 +74,7 @@ def sample(data_key, init_key, static: Static, hypers: Hypers) -> GramData:
   L = std[:, None] * wishart.bartlett_factor(k_noise, hypers.d - 2 * K, std.shape[0], dtype)
   W0_feat = hypers.sigma_0 * jax.random.normal(init_key, (2, m, 2 * K), dtype)
   return GramData(layout=layout, index=index,
-                  feat=data.feature_part(layout, hypers.alpha, K, dtype), gram=L @ L.T,
+                  feat=data.feature_part(layout, static, hypers, dtype), gram=L @ L.T,
                   W0_feat=W0_feat)
 
 
@@ -126,14 +126,13 @@ def test_outputs(state, d: GramData, static: Static, hypers: Hypers, phi):
   """outputs(key, groups) for `metrics.stratified_accuracy`: test noise from its exact law."""
   R = noise_covariance_root(state, d)
   two, m = state["feat"].shape[:2]
-  K = static.K
   dtype = d.gram.dtype
 
   def outputs(key, groups):
     layout, k_noise = data.sample_layout(key, static, hypers, groups.shape[0], groups=groups)
-    Z = model.inner(state["feat"], data.feature_part(layout, hypers.alpha, K, dtype))
+    Z = model.inner(state["feat"], data.feature_part(layout, static, hypers, dtype))
     u = jax.random.normal(k_noise, (two * m,) + layout.roles.shape, dtype)
     noise = (R @ u.reshape(two * m, -1)).reshape(Z.shape) * data.noise_std(layout, hypers)
-    return model.patch_outputs_from_preacts(Z + noise, phi), layout.y, layout.roles
+    return model.patch_outputs_from_preacts(Z + noise, phi), layout
 
   return outputs

@@ -33,19 +33,43 @@ from jaxcut.model import patch_outputs
 TEST_BATCH = 256
 
 
-def feature_outputs(W, phi, K: int) -> jax.Array:
-  """[2, K]: s * f_W(v_{s,k}) for s = +1 (row 0) and s = -1 (row 1)."""
-  cols = feature_column(jnp.array([[1], [-1]]), jnp.arange(K)[None, :], K)  # [2, K]
-  h = phi(W[:, :, cols]).sum(axis=1)  # [2 classes, 2 signs, K]
+def _feature_coords(W, static: Static, hypers: Hypers):
+  """(W[:, :, cols] [2, m, 2, K], factor [2, K]) with <w_cj, v_{s,k}> = factor[s, k] *
+  W[c, j, cols[s, k]]: the coordinate of v_{s,k} and its sign times its norm."""
+  K = static.K
+  signs = jnp.array([[1], [-1]])
+  if static.features == "antipodal":
+    cols, sign = jnp.broadcast_to(jnp.arange(K), (2, K)), signs.astype(W.dtype)
+  else:
+    cols, sign = feature_column(signs, jnp.arange(K)[None, :], K), jnp.ones((2, 1), W.dtype)
+  norms = jnp.asarray(hypers.norms, W.dtype)[jnp.asarray(static.feature_group())]
+  return W[:, :, cols], sign * norms
+
+
+def feature_preacts(W, static: Static, hypers: Hypers) -> jax.Array:
+  """[2 classes, m, 2 signs, K]: <w_cj, v_{s,k}> (plus the filter's bias with bias=True).
+
+  W: the filters, or their first 2K coordinates (the gram backend's state)."""
+  coords, factor = _feature_coords(W, static, hypers)
+  Z = coords * factor  # x 1 exact with the defaults
+  if static.bias:
+    Z = Z + W[:, :, -1, None, None]
+  return Z
+
+
+def feature_outputs(W, phi, static: Static, hypers: Hypers) -> jax.Array:
+  """[2, K]: s * f_W(v_{s,k}) for s = +1 (row 0) and s = -1 (row 1): the network's output
+  on v_{s,k} as one patch (output scale and bias included)."""
+  h = phi(feature_preacts(W, static, hypers)).sum(axis=1)  # [2 classes, 2 signs, K]
   return jnp.array([1.0, -1.0], W.dtype)[:, None] * (h[0] - h[1])
 
 
-def feature_margins(W, K: int) -> jax.Array:
-  """[2, K]: sum_j <w_{s,j} - w_{-s,j}, v_{s,k}> for s = +1 (row 0) and s = -1 (row 1).
-
-  (`feature_outputs` with phi the identity: class +1's filters are W[0].)
-  """
-  return feature_outputs(W, lambda z: z, K)
+def feature_margins(W, static: Static, hypers: Hypers) -> jax.Array:
+  """[2, K]: sum_j <w_{s,j} - w_{-s,j}, v_{s,k}> for s = +1 (row 0) and s = -1 (row 1)
+  (class +1's filters are W[0]); linear in W: no bias, no output scale."""
+  coords, factor = _feature_coords(W, static, hypers)
+  h = coords.sum(axis=1)
+  return (jnp.array([1.0, -1.0], W.dtype)[:, None] * (h[0] - h[1])) * factor
 
 
 def group_mean(values, static: Static) -> jax.Array:
@@ -54,14 +78,14 @@ def group_mean(values, static: Static) -> jax.Array:
   return values @ onehot / jnp.asarray(static.group_counts, values.dtype)
 
 
-def group_outputs(W, phi, static: Static) -> jax.Array:
+def group_outputs(W, phi, static: Static, hypers: Hypers) -> jax.Array:
   """[G] mean feature output s f_W(v_{s,k}) per group (over its features and both signs)."""
-  return group_mean(feature_outputs(W, phi, static.K).mean(0), static)
+  return group_mean(feature_outputs(W, phi, static, hypers).mean(0), static)
 
 
-def group_margins(W, static: Static) -> jax.Array:
+def group_margins(W, static: Static, hypers: Hypers) -> jax.Array:
   """[G] mean feature margin sum_j <w_{s,j} - w_{-s,j}, v_{s,k}> per group."""
-  return group_mean(feature_margins(W, static.K).mean(0), static)
+  return group_mean(feature_margins(W, static, hypers).mean(0), static)
 
 
 def role_shares(a, roles) -> jax.Array:
@@ -87,9 +111,11 @@ def stratified_accuracy(key, static: Static, hypers: Hypers, outputs, dtype,
                         batch: int = TEST_BATCH) -> dict:
   """Accuracy per group and overall, and evenness, on n_test fresh stratified points.
 
-  outputs(key, groups [B]) -> (a [B, P], y [B], roles [B, P]) draws B test points whose
-  features come from the given groups and returns their per-patch outputs. Points come
+  outputs(key, groups [B]) -> (a [B, P], layout) draws B test points whose features come
+  from the given groups and returns their per-patch outputs and `data.Layout`. Points come
   in batches of `batch` (batch b from fold_in(key, b)), so memory does not grow with n_test.
+  Accuracy is against the observed labels (flipped with probability label_flip, as a
+  test set with label noise is scored); test_acc_clean against the clean labels.
   """
   G, n_test = static.G, static.n_test
   B = min(n_test, batch)
@@ -99,16 +125,20 @@ def stratified_accuracy(key, static: Static, hypers: Hypers, outputs, dtype,
     idx = b * B + jnp.arange(B)
     valid = (idx < n_test).astype(dtype)
     groups = idx % G
-    a, y, roles = outputs(jax.random.fold_in(key, b), groups)
-    correct = (y * a.sum(-1) > 0).astype(dtype) * valid
+    a, lay = outputs(jax.random.fold_in(key, b), groups)
+    f = a.sum(-1)
+    correct = (lay.y * f > 0).astype(dtype) * valid
+    clean = (lay.clean * f > 0).astype(dtype) * valid
     onehot = jax.nn.one_hot(groups, G, dtype=dtype)
-    return correct @ onehot, valid @ onehot, valid @ role_shares(a, roles)
+    return correct @ onehot, clean @ onehot, valid @ onehot, valid @ role_shares(a, lay.roles)
 
-  correct, count, shares = jax.tree.map(lambda x: x.sum(0), jax.lax.map(one, jnp.arange(nb)))
-  acc_group = correct / count
+  correct, clean, count, shares = jax.tree.map(lambda x: x.sum(0),
+                                               jax.lax.map(one, jnp.arange(nb)))
   masses = jnp.asarray(hypers.masses, dtype)
-  return {"test_acc": (masses * acc_group).sum() / masses.sum(),
-          "test_acc_group": acc_group,
+  overall = lambda c: (masses * (c / count)).sum() / masses.sum()
+  return {"test_acc": overall(correct),
+          "test_acc_group": correct / count,
+          "test_acc_clean": overall(clean),
           "test_share": shares / n_test}
 
 
@@ -116,7 +146,7 @@ def test_metrics(key, W, static: Static, hypers: Hypers, phi) -> dict:
   """`stratified_accuracy` on explicit test points (the direct backend)."""
   def outputs(k, groups):
     batch = sample(k, static, hypers, groups.shape[0], groups=groups)
-    return patch_outputs(W, batch.x, phi), batch.y, batch.roles
+    return patch_outputs(W, batch.x, phi), batch
   return stratified_accuracy(key, static, hypers, outputs, W.dtype)
 
 

@@ -5,6 +5,11 @@
 with m filters per class (m = 1 is the paper's). W has shape [2, m, d]; W[0] holds the
 filters of class +1, W[1] those of class -1. Init: every entry N(0, sigma_0^2).
 
+Other papers' knobs (docs/model.md, section 10): `output_scale` multiplies f (and so every
+per-patch output) by 1/m, 1/P or 1/(mP); `bias` gives each filter a trainable bias, as
+its last coordinate against a constant-1 input coordinate (`jaxcut.data`); `init` =
+uniform draws entries from U(-sqrt(3) sigma_0, sqrt(3) sigma_0) (std sigma_0 too).
+
 Since f_W is a sum over patches, we keep the per-patch outputs
 a[i, p] = sum_j phi(<w_{+1,j}, x_i^(p)>) - phi(<w_{-1,j}, x_i^(p)>); a masked or mixed
 input is then a masked sum of a (a zeroed patch gives m phi(0) - m phi(0) = 0 for any phi).
@@ -50,14 +55,21 @@ ACTIVATIONS: dict[str, Callable] = {
 
 
 def activation(static: Static, hypers: Hypers) -> Callable:
+  """phi, times the output scale (so every per-patch output carries it)."""
   fn = ACTIVATIONS[static.activation]
-  return lambda z: fn(z, hypers.beta, hypers.r)
+  if static.output_scale == "none":
+    return lambda z: fn(z, hypers.beta, hypers.r)
+  return lambda z: static.scale * fn(z, hypers.beta, hypers.r)
 
 
 def init(key, static: Static, hypers: Hypers) -> jax.Array:
-  """W ~ N(0, sigma_0^2), shape [2, m, d]."""
+  """W ~ N(0, sigma_0^2) (or uniform with std sigma_0), shape [2, m, d_in]."""
   dtype = jnp.asarray(hypers.sigma_0).dtype
-  return hypers.sigma_0 * jax.random.normal(key, (2, static.m, static.d), dtype)
+  shape = (2, static.m, static.d_in)
+  if static.init == "uniform":
+    bound = jnp.sqrt(3.0).astype(dtype) * hypers.sigma_0
+    return jax.random.uniform(key, shape, dtype, -1.0, 1.0) * bound
+  return hypers.sigma_0 * jax.random.normal(key, shape, dtype)
 
 
 def inner(W, x) -> jax.Array:

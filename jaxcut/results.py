@@ -48,6 +48,9 @@ def config_columns(cfg: Config) -> dict:
       row.update({f"count_{g}": c for g, c in zip(cfg.group_names, v)})
     elif f == "group_masses":
       row.update({f"mass_{g}": x for g, x in zip(cfg.group_names, v)})
+    elif f == "group_norms":
+      row.update({f"norm_{g}": x for g, x in zip(cfg.group_names, v or (1.0,) * len(
+          cfg.group_names))})
     else:
       row[f] = v
   return row
@@ -55,8 +58,8 @@ def config_columns(cfg: Config) -> dict:
 
 def metric_columns(cfg: Config, m: dict) -> dict:
   names = cfg.group_names
-  row = {"test_acc": m["test_acc"], "train_acc": m["train_acc"],
-         "train_loss": m["train_loss"], "objective": m["objective"]}
+  row = {"test_acc": m["test_acc"], "test_acc_clean": m["test_acc_clean"],
+         "train_acc": m["train_acc"], "train_loss": m["train_loss"], "objective": m["objective"]}
   for g, name in enumerate(names):
     row[f"test_acc_{name}"] = m["test_acc_group"][g]
     row[f"output_{name}"] = m["output_group"][g]
@@ -89,7 +92,7 @@ def result_row(run, group: int, metrics: dict, seconds: float) -> dict:
 
 def metric_names(group_names: Iterable[str]) -> list[str]:
   """The metric columns of a run whose groups are `group_names`."""
-  names = ["test_acc", "train_acc", "train_loss", "objective"]
+  names = ["test_acc", "test_acc_clean", "train_acc", "train_loss", "objective"]
   for g in group_names:
     names += [f"test_acc_{g}", f"output_{g}", f"margin_{g}"]
   names += [f"share_{split}_{role}" for role in ROLE_NAMES for split in ("train", "test")]

@@ -90,24 +90,26 @@ def descend(grad_fn, log, state0, opt, static: Static):
   return state, traj
 
 
-def _log_entry(static, phi, W_feat, W0_feat, rho, layout, index, objective, outputs_metrics):
-  return {"gamma": coefficients.gamma(W_feat, W0_feat, static.K),
-          "feature_output": metrics.feature_outputs(W_feat, phi, static.K),
-          "feature_margin": metrics.feature_margins(W_feat, static.K),
+def _log_entry(static, hypers, phi, W, W0_feat, rho, layout, index, objective,
+               outputs_metrics):
+  """W: the filters (direct) or their feature coordinates (gram)."""
+  return {"gamma": coefficients.gamma(W[..., :2 * static.K], W0_feat, static.K),
+          "feature_output": metrics.feature_outputs(W, phi, static, hypers),
+          "feature_margin": metrics.feature_margins(W, static, hypers),
           **metrics.rho_summaries(rho, layout, index, static),
           "objective": objective,
           "train_loss": outputs_metrics["train_loss"],
           "train_acc": outputs_metrics["train_acc"]}
 
 
-def _final(static, phi, W_feat, traj, tm, test, rho, layout, index, span_residual, state):
+def _final(static, hypers, phi, W, traj, tm, test, rho, layout, index, span_residual, state):
   """The run's metrics. `diverged`: anything non-finite (trajectories, final state,
   coefficients, metrics); then every float metric is NaN, never a number that looks
   like a result (a NaN output compares as a wrong answer, so accuracy would read 0)."""
   out = {
       **test,
-      "output_group": metrics.group_outputs(W_feat, phi, static),
-      "margin_group": metrics.group_margins(W_feat, static),
+      "output_group": metrics.group_outputs(W, phi, static, hypers),
+      "margin_group": metrics.group_margins(W, static, hypers),
       **tm,
       "objective": traj["objective"][-1],
       "n_train_group": jnp.bincount(layout.group, length=static.G),
@@ -131,20 +133,22 @@ def train_direct(key, spec: Spec):
   aug = jax.random.fold_in(key, AUG)
   phi = model.activation(static, hypers)
   obj = objective(static, hypers)
-  basis = coefficients.noise_basis(batch, K)
+  d = static.d  # the coefficient decomposition leaves out the bias coordinate (bias=True)
+  basis = coefficients.noise_basis(batch.replace(x=batch.x[..., :d]), K)
 
   def loss_fn(W, t):
     return obj(model.patch_outputs(W, batch.x, phi), batch.y, jax.random.fold_in(aug, t))
 
   def log(W, t):
-    return _log_entry(static, phi, W, W0, coefficients.rho(W, W0, basis, K), batch,
+    return _log_entry(static, hypers, phi, W, W0[..., :2 * K],
+                      coefficients.rho(W[..., :d], W0[..., :d], basis, K), batch,
                       basis.index, loss_fn(W, t), metrics.train_metrics(W, batch, phi))
 
   W, traj = descend(jax.grad(loss_fn), log, W0, make_optimizer(static, hypers), static)
   test = metrics.test_metrics(jax.random.fold_in(key, TEST), W, static, hypers, phi)
-  out = _final(static, phi, W, traj, metrics.train_metrics(W, batch, phi), test,
-               coefficients.rho(W, W0, basis, K), batch, basis.index,
-               coefficients.span_residual(W, W0, basis, K), W)
+  out = _final(static, hypers, phi, W, traj, metrics.train_metrics(W, batch, phi), test,
+               coefficients.rho(W[..., :d], W0[..., :d], basis, K), batch, basis.index,
+               coefficients.span_residual(W[..., :d], W0[..., :d], basis, K), W)
   return {"W": W, "W0": W0}, traj, out
 
 
@@ -173,7 +177,7 @@ def train_gram(key, spec: Spec, data=None):
   def log(state, t):
     Z = gram.preactivations(state, data)
     a = model.patch_outputs_from_preacts(Z, phi)
-    return _log_entry(static, phi, state["feat"], data.W0_feat, gram.rho(state, data),
+    return _log_entry(static, hypers, phi, state["feat"], data.W0_feat, gram.rho(state, data),
                       data.layout, data.index, loss_of_preacts(Z, t),
                       metrics.output_metrics(a, y, roles))
 
@@ -184,7 +188,7 @@ def train_gram(key, spec: Spec, data=None):
       jax.random.fold_in(key, TEST), static, hypers,
       gram.test_outputs(state, data, static, hypers, phi), data.gram.dtype,
       batch=gram.TEST_BATCH)
-  out = _final(static, phi, state["feat"], traj, metrics.output_metrics(a, y, roles), test,
+  out = _final(static, hypers, phi, state["feat"], traj, metrics.output_metrics(a, y, roles), test,
                gram.rho(state, data), data.layout, data.index,
                jnp.zeros((), data.gram.dtype), state)
   return {**state, "W0_feat": data.W0_feat}, traj, out

@@ -417,6 +417,32 @@ def width_separation_everywhere(c: Ctx) -> dict:
               "the three_way_separation test in every (m, activation) cell", parts, q, list(q))
 
 
+def benign_threshold_scaling(c: Ctx) -> dict:
+  """Kou et al.'s boundary n ||mu||^4 = c sigma_p^4 d: the benign threshold's exponent in d,
+  fitted per seed (`thresholds.benign_fits`); claim: it is positive (the threshold grows
+  with d). Whether 1 (the theory's) lies in its interval, and c, are the evidence."""
+  c.need_label("mu")
+  c.need_label("d")
+  row = c.rows[0]
+  n, sigma_p = int(row["n"]), float(row["sigma_d"])
+  fits = thresholds.benign_fits(c.rows, n, sigma_p)
+  if len(fits["slope"]) < 2:
+    raise NotTested("fewer than 2 seeds with a benign threshold at >= 2 dimensions")
+  slope = interval(fits["slope"].values())
+  logc = interval(math.log(x) for x in fits["c"].values())
+  q = {"threshold_exponent_in_d": slope,
+       "threshold_exponent_minus_1": stats.shifted(slope, 1.0),
+       "c": {"mean": math.exp(logc["mean"]), "lo": math.exp(logc["lo"]),
+             "hi": math.exp(logc["hi"]), "n": logc["n"]},
+       "cells_without_threshold": {"mean": fits["missing"], "lo": float("nan"),
+                                   "hi": float("nan"), "n": len(c.rows)}}
+  return _out(TITLES["benign_threshold_scaling"],
+              "exponent b of the benign threshold ||mu||^4 ~ d^b, fitted per seed, > 0 "
+              f"(benign: test error <= {thresholds.BENIGN_ERROR})", [verdict(slope)], q,
+              ["threshold_exponent_in_d"],
+              ["threshold_exponent_minus_1", "c", "cells_without_threshold"])
+
+
 def cutsize_cells(rows: list[dict], column: str) -> dict:
   """{(P, ratio, rare_mass): {C: {seed: column}}} of the Cutout runs of a cut-size surface."""
   out: dict = {}
@@ -494,6 +520,7 @@ CLAIMS: dict[str, Callable[[Ctx], dict]] = {
     "law_advantage_tracks_variance": law_advantage_tracks_variance,
     "width_separation_everywhere": width_separation_everywhere,
     "cutsize_rule": cutsize_rule,
+    "benign_threshold_scaling": benign_threshold_scaling,
 }
 # Each claim in a sentence (the report's text when a grid cannot test it).
 TITLES = {
@@ -524,6 +551,8 @@ TITLES = {
     "width_separation_everywhere": "The three-way separation holds for every width m and "
                                    "activation tried",
     "cutsize_rule": "The best cut share C/P for the rare group grows with sigma_d / sigma_b",
+    "benign_threshold_scaling": "Kou et al.: the signal norm needed for benign overfitting "
+                                "grows with d (theory: n ||mu||^4 = c sigma_p^4 d)",
 }
 # The axes a claim spans (left free when choosing its rows).
 OVER = {"rarity_thresholds": ("probe_freq",), "cutmix_overtakes_erm_with_d": ("d",)}
@@ -531,6 +560,7 @@ OVER.update({k: ("arm", "sigma_d", "sigma_b") for k in CLAIMS
              if k.startswith("threshold_")})
 OVER.update({k: ("law", "mixing", "mix_a") for k in CLAIMS if k.startswith("law_")})
 OVER["width_separation_everywhere"] = ("m", "activation")
+OVER["benign_threshold_scaling"] = ("mu", "d", "sigma_0", "group_norms")
 # a cut-size surface: the cell's labels and the fields each point fixes
 OVER["cutsize_rule"] = ("P", "C", "ratio", "rare_mass", "sigma_b", "group_masses", "n", "d",
                         "sigma_d", "group_names", "group_counts", "backend", "steps",

@@ -304,7 +304,8 @@ def dimension_curve(sweep: Sweep, a: str, b: str, column: str) -> list[tuple[flo
 
 
 def fig_dimension(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
-  if "d" not in sweep.labels or "ratio" in sweep.labels:  # (cut-size surfaces: per setting)
+  # (cut-size surfaces: per setting; the benign heatmap: its own figure)
+  if "d" not in sweep.labels or {"ratio", "mu"} & set(sweep.labels):
     return None
   plt = _plt()
   groups = sweep.groups()
@@ -488,6 +489,47 @@ class Drawn(NamedTuple):
   figure: object
 
 
+def fig_benign(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
+  """Kou et al.'s heatmap: mean test error (observed labels) over (||mu||, d), with the
+  fitted boundary ||mu|| = (c sigma_p^4 d / n)^(1/4) (c and its 95% interval over seeds)
+  and each d's mean benign threshold."""
+  if not {"mu", "d"} <= set(sweep.labels):
+    return None
+  plt = _plt()
+  rows = sweep.rows
+  mu = np.array([float(r["mu"]) for r in rows])
+  d = np.array([float(r["d"]) for r in rows])
+  err = 1.0 - col(rows, "test_acc")
+  xs, xi = np.unique(mu, return_inverse=True)
+  ys, yi = np.unique(d, return_inverse=True)
+  total, count = np.zeros((len(ys), len(xs))), np.zeros((len(ys), len(xs)))
+  np.add.at(total, (yi, xi), err)
+  np.add.at(count, (yi, xi), 1)
+  grid = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+  fig, ax = plt.subplots(figsize=(7.2, 5.0), layout="constrained")
+  im = ax.pcolormesh(xs, ys, grid, shading="nearest", vmin=0.0, vmax=0.6, cmap="YlGnBu")
+  fig.colorbar(im, ax=ax, label="test error (against the flipped test labels)")
+  n, sigma_p = int(rows[0]["n"]), float(rows[0]["sigma_d"])
+  fits = thresholds.benign_fits(rows, n, sigma_p)
+  per_d = thresholds.benign_thresholds(rows)
+  mean_t = [np.nanmean([per_d[s].get(int(v), np.nan) for s in per_d]) for v in ys]
+  ax.plot(mean_t, ys, "o", color="tab:red", ms=3.5,
+          label=f"threshold (error <= {thresholds.BENIGN_ERROR}), mean over seeds")
+  if len(fits["c"]) >= 2:
+    logc = interval(math.log(x) for x in fits["c"].values())
+    dd = np.linspace(ys.min(), ys.max(), 100)
+    for key, style in (("mean", "-"), ("lo", ":"), ("hi", ":")):
+      cc = math.exp(logc[key])
+      ax.plot((cc * sigma_p ** 4 * dd / n) ** 0.25, dd, style, color="black", lw=1.4,
+              label=(f"n ||mu||^4 = c sigma_p^4 d, c = {math.exp(logc['mean']):.3g} "
+                     f"[{math.exp(logc['lo']):.3g}, {math.exp(logc['hi']):.3g}]"
+                     if key == "mean" else None))
+  _axes_text(ax, "", "signal norm ||mu||", "dimension d")
+  _title(fig, f"Benign overfitting ({len(xs)} x {len(ys)} cells): "
+              f"{_shape(sweep, 'd')}, label flips {rows[0]['label_flip']}", 80)
+  return _save(fig, out, "benign.png")
+
+
 def _save(fig, out, name) -> Drawn:
   if fig.get_layout_engine() is None:
     fig.tight_layout()
@@ -499,4 +541,5 @@ def _save(fig, out, name) -> Drawn:
 
 
 FIGURES = (fig_trajectories, fig_noise, fig_rarity, fig_noise_grid, fig_phase, fig_cutsize,
-           fig_dimension, fig_threshold, fig_regime, fig_mixing, fig_width, fig_evenness)
+           fig_dimension, fig_threshold, fig_regime, fig_mixing, fig_width, fig_evenness,
+           fig_benign)

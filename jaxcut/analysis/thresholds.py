@@ -115,3 +115,51 @@ def fitted_line(rows, method: str, sigma: str, level: float = ACC_LEVEL) -> dict
           "hi": [math.exp(q["hi"]) if q["n"] > 1 else float("nan") for q in qs],
           "slope": slope, "icept": icept, "clipped": clipped,
           "total": sum(len(v) for v in curve.values())}
+
+
+# Kou et al.'s benign-overfitting heatmap (the benign grid): test error against the
+# observed (flipped) labels over signal norm ||mu|| x d. A cell is benign when its error
+# is at most BENIGN_ERROR (their binary heatmap's cut: 0.2, twice the 10% label noise).
+BENIGN_ERROR = 0.2
+
+
+def benign_thresholds(rows, level: float = BENIGN_ERROR) -> dict:
+  """{seed: {d: threshold ||mu||}}: per seed and d, the smallest ||mu|| from which test error
+  stays at most `level` (interpolated linearly between the grid's two values around the
+  last crossing); NaN when the largest ||mu|| is still above the level, the smallest ||mu||
+  when every cell is below it."""
+  curves: dict = {}
+  for r in rows:
+    curves.setdefault(r["seed"], {}).setdefault(int(r["d"]), []).append(
+        (float(r["mu"]), 1.0 - float(r["test_acc"])))
+  out: dict = {}
+  for seed, by_d in curves.items():
+    for d, pts in by_d.items():
+      mu, err = np.array(sorted(pts)).T
+      above = np.nonzero(err > level)[0]
+      if len(above) == 0:
+        t = float(mu[0])
+      elif above[-1] == len(mu) - 1:
+        t = float("nan")
+      else:
+        i = above[-1]
+        t = float(mu[i] + (err[i] - level) / (err[i] - err[i + 1]) * (mu[i + 1] - mu[i]))
+      out.setdefault(seed, {})[d] = t
+  return out
+
+
+def benign_fits(rows, n: int, sigma_p: float, level: float = BENIGN_ERROR) -> dict:
+  """Per seed: the exponent b of threshold ||mu||^4 ~ d^b (least squares in logs over the d
+  with a threshold) and c = n ||mu||^4 / (sigma_p^4 d) with the theory's exponent 1 (the
+  geometric mean over d). {"slope": {seed: b}, "c": {seed: c}, "missing": cells without a
+  threshold}."""
+  slope, c, missing = {}, {}, 0
+  for seed, by_d in benign_thresholds(rows, level).items():
+    ds = np.array(sorted(by_d), float)
+    t = np.array([by_d[int(d)] for d in ds])
+    ok = np.isfinite(t) & (t > 0)
+    missing += int((~ok).sum())
+    if ok.sum() >= 2:
+      slope[seed] = stats.fit_line(np.log(ds[ok]), np.log(t[ok] ** 4))[0]
+      c[seed] = float(np.exp(np.mean(np.log(n * t[ok] ** 4 / (sigma_p ** 4 * ds[ok])))))
+  return {"slope": slope, "c": c, "missing": missing}
