@@ -70,19 +70,27 @@ def step(results: dict, name: str, fn, need: float = 0.0, out: str | None = None
       json.dump(results, f, indent=1)
 
 
-def run(cmd, env=None, timeout=600) -> subprocess.CompletedProcess:
+def capture(cmd, timeout: float, env=None) -> tuple[str, str, int | None]:
+  """(stdout, stderr, exit code) of cmd run in the repository, at most `timeout` seconds
+  and what is left of the budget; exit code None when it timed out (with what it printed)."""
   timeout = max(1.0, min(timeout, BUDGET.left()))
   try:
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
                        env={**os.environ, "PYTHONPATH": ROOT, **(env or {})})
   except subprocess.TimeoutExpired as e:
-    tail = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
-    raise RuntimeError(f"{' '.join(cmd)} timed out after {timeout:.0f} s; "
-                       f"stdout tail: {tail[-1500:]}") from None
-  if r.returncode != 0:
-    raise RuntimeError(f"{' '.join(cmd)} exited {r.returncode}: {r.stdout[-800:]} "
-                       f"{r.stderr[-1500:]}")
-  return r
+    text = lambda b: b.decode(errors="replace") if isinstance(b, bytes) else (b or "")
+    return text(e.stdout), text(e.stderr), None
+  return r.stdout, r.stderr, r.returncode
+
+
+def run(cmd, env=None, timeout=600) -> str:
+  """cmd's stdout; RuntimeError when it fails or times out."""
+  stdout, stderr, rc = capture(cmd, timeout, env)
+  if rc is None:
+    raise RuntimeError(f"{' '.join(cmd)} timed out; stdout tail: {stdout[-1500:]}")
+  if rc != 0:
+    raise RuntimeError(f"{' '.join(cmd)} exited {rc}: {stdout[-800:]} {stderr[-1500:]}")
+  return stdout
 
 
 def device_info() -> dict:
@@ -101,14 +109,7 @@ def tests(dry: bool, keep: float = 0.0, log: str | None = None) -> dict:
   pytest's whole output (the assertion's numbers) goes to `log`. `keep`: seconds of the
   budget left over for the steps after this one."""
   cmd = [sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider", *TESTS[dry]]
-  timeout = max(1.0, min(480, BUDGET.left() - keep))
-  try:
-    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                       env={**os.environ, "PYTHONPATH": ROOT})
-    stdout, rc = r.stdout, r.returncode
-  except subprocess.TimeoutExpired as e:
-    stdout = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
-    rc = None
+  stdout, _, rc = capture(cmd, min(480, BUDGET.left() - keep))
   if log:
     with open(log, "w") as f:
       f.write(stdout)
@@ -155,15 +156,15 @@ def rarity(dry: bool, tmp: str) -> dict:
   for label in ("cold", "warm"):  # warm: the compilation cache filled by the cold run
     t0 = time.time()
     try:
-      r = run([sys.executable, "-m", "jaxcut.sweep", *args, "--quiet", "--overwrite",
-               f"--out={os.path.join(tmp, 'rarity')}", f"--cache_dir={cache}"], timeout=600)
+      stdout = run([sys.executable, "-m", "jaxcut.sweep", *args, "--quiet", "--overwrite",
+                    f"--out={os.path.join(tmp, 'rarity')}", f"--cache_dir={cache}"], timeout=600)
     except RuntimeError as e:
       if label == "cold":
         raise
       out["warm_error"] = str(e)[-500:]  # the cold figure stands on its own
       break
     out[f"{label}_seconds"] = round(time.time() - t0, 2)
-    out["summary"] = r.stdout.splitlines()[0]
+    out["summary"] = stdout.splitlines()[0]
   return out
 
 

@@ -28,7 +28,8 @@ import tempfile
 import time
 
 import numpy as np
-from scipy import stats as sps
+
+from jaxcut.stats import interval, t95
 
 
 def peer_run(seed: int, bmu: float, patch_len: int, flip: float = 0.1, data_num: int = 20,
@@ -87,12 +88,9 @@ def peer_run(seed: int, bmu: float, patch_len: int, flip: float = 0.1, data_num:
 
 def jaxcut_runs(mus, ds, seeds: int, out: str) -> tuple[list[dict], float]:
   """The benign grid's configuration on these cells; (rows, wall seconds incl. compile)."""
-  from jaxcut.grid import Axis, Grid
   from jaxcut.sweep import run_sweep
-  from sweeps.benign import dimension, kou_base
-  grid = Grid(name="benign_slice", base=kou_base(), seeds=seeds,
-              axes=(Axis("d", tuple(ds), fields=dimension),
-                    Axis("mu", tuple(mus), fields=lambda s: {"group_norms": (s,)})))
+  from sweeps.benign import heatmap
+  grid = heatmap(mus, ds, seeds, name="benign_slice")
   t0 = time.perf_counter()
   res = run_sweep(grid, out, quiet=True)
   return res.rows, time.perf_counter() - t0
@@ -106,14 +104,8 @@ def welch(a, b) -> dict:
   if se == 0:
     return {"mean": diff, "lo": diff, "hi": diff}
   df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
-  h = sps.t.ppf(0.975, df) * se
+  h = t95(df) * se
   return {"mean": diff, "lo": diff - h, "hi": diff + h}
-
-
-def mean_ci(x) -> dict:
-  x = np.asarray(x, float)
-  h = sps.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x))
-  return {"mean": x.mean(), "lo": x.mean() - h, "hi": x.mean() + h}
 
 
 def main() -> None:
@@ -150,7 +142,7 @@ def main() -> None:
         f"{'jaxcut - peer':>24}  verdict")
   for d in ds:
     for mu in mus:
-      p, j = mean_ci(peer[(mu, d)]), mean_ci(jax_err[(mu, d)])
+      p, j = interval(peer[(mu, d)]), interval(jax_err[(mu, d)])
       w = welch(jax_err[(mu, d)], peer[(mu, d)])
       agree = w["lo"] <= 0 <= w["hi"]
       cells.append({"mu": mu, "d": d, "peer": p, "jaxcut": j, "difference": w,

@@ -107,16 +107,6 @@ def sample_layout(key, static: Static, hypers: Hypers, n: int, groups=None):
                 noise_sign=noise_sign, clean=clean), k_n
 
 
-def feature_vectors(static: Static, hypers: Hypers) -> jax.Array:
-  """[2, K, 2K]: the feature part of v_{s,k} (row 0: s = +1, row 1: s = -1)."""
-  K = static.K
-  norms = jnp.asarray(hypers.norms)[jnp.asarray(static.feature_group())]  # [K]
-  plus = jnp.eye(K, 2 * K, dtype=norms.dtype) * norms[:, None]
-  if static.features == "antipodal":
-    return jnp.stack([plus, -plus])
-  return jnp.stack([plus, jnp.eye(K, 2 * K, K, dtype=norms.dtype) * norms[:, None]])
-
-
 def feature_part(layout: Layout, static: Static, hypers: Hypers, dtype) -> jax.Array:
   """[n, P, 2K]: the feature coordinates of every patch (v_{clean,k} at p*, alpha v_{s,1}
   at p~, alpha times the unit vector)."""

@@ -56,10 +56,8 @@ ACTIVATIONS: dict[str, Callable] = {
 
 def activation(static: Static, hypers: Hypers) -> Callable:
   """phi, times the output scale (so every per-patch output carries it)."""
-  fn = ACTIVATIONS[static.activation]
-  if static.output_scale == "none":
-    return lambda z: fn(z, hypers.beta, hypers.r)
-  return lambda z: static.scale * fn(z, hypers.beta, hypers.r)
+  fn, scale = ACTIVATIONS[static.activation], static.scale
+  return lambda z: scale * fn(z, hypers.beta, hypers.r)  # scale 1.0 (none): exact
 
 
 def init(key, static: Static, hypers: Hypers) -> jax.Array:

@@ -23,18 +23,26 @@ SIZES = ("cpu", "paper")
 N, SIGMA_P, FLIP = 20, 1.0, 0.1
 
 
-def kou_base(d: int = 100) -> Config:
-  return Config(P=2, d=d, n=N, group_names=("signal",), group_counts=(1,),
-                group_masses=(1.0,), group_norms=(1.0,), features="antipodal",
-                noise_projected=False, label_flip=FLIP, alpha=0.0, sigma_d=SIGMA_P,
-                sigma_b=SIGMA_P, m=10, activation="relu", output_scale="1/P", bias=True,
-                init="uniform", sigma_0=1 / math.sqrt(3 * d), eta=0.1, steps=100,
-                log_every=50, n_test=1000)
-
-
 def dimension(d: int) -> dict:
   # PyTorch's Conv1d init: U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = d; std 1/sqrt(3 d)
   return {"d": int(d), "sigma_0": 1 / math.sqrt(3 * d)}
+
+
+def kou_base(d: int = 100) -> Config:
+  return Config(P=2, n=N, group_names=("signal",), group_counts=(1,),
+                group_masses=(1.0,), group_norms=(1.0,), features="antipodal",
+                noise_projected=False, label_flip=FLIP, alpha=0.0, sigma_d=SIGMA_P,
+                sigma_b=SIGMA_P, m=10, activation="relu", output_scale="1/P", bias=True,
+                init="uniform", eta=0.1, steps=100, log_every=50, n_test=1000,
+                **dimension(d))
+
+
+def heatmap(mus, ds, seeds: int, name: str = "benign", **grid_kw) -> Grid:
+  """Kou et al.'s setting over d x ||mu|| (one compiled program per d)."""
+  return Grid(name=name, base=kou_base(), seeds=seeds,
+              axes=(Axis("d", tuple(ds), fields=dimension),
+                    Axis("mu", tuple(mus), fields=lambda s: {"group_norms": (s,)})),
+              **grid_kw)
 
 
 def get_grid(size):
@@ -46,10 +54,7 @@ def get_grid(size):
     mus = tuple(float(x) for x in np.round(np.arange(100) * 0.1, 2))
     ds = tuple(range(100, 1100, 10))
     seeds = 10
-  return Grid(
-      name="benign", base=kou_base(), seeds=seeds,
-      axes=(Axis("d", ds, fields=dimension),
-            Axis("mu", mus, fields=lambda s: {"group_norms": (s,)})),
-      summary=("test_acc", "test_acc_clean", "train_acc"),
+  return heatmap(
+      mus, ds, seeds, summary=("test_acc", "test_acc_clean", "train_acc"),
       claims=(Claim("benign_threshold_scaling"),),
       description=__doc__.splitlines()[0])

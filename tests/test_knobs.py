@@ -107,15 +107,14 @@ def test_uniform_init_has_the_stated_law():
 
 
 def kou_config(**kw):
-  """Kou et al.'s network and data, small: 2 patches [y mu, xi], xi ~ N(0, I_d) on every
-  coordinate, ReLU, m filters per class with bias, output averaged over patches, PyTorch's
-  uniform init, full-batch gradient descent on the logistic (2-class cross-entropy) loss."""
-  d = kw.pop("d", 30)
-  base = Config(P=2, d=d, n=8, group_names=("signal",), group_counts=(1,), group_masses=(1.0,),
-                group_norms=(2.0,), features="antipodal", noise_projected=False,
-                label_flip=0.25, alpha=0.0, sigma_d=1.0, sigma_b=1.0, m=3, activation="relu",
-                output_scale="1/P", bias=True, init="uniform", sigma_0=1 / np.sqrt(3 * d),
-                eta=0.1, steps=20, log_every=10, n_test=100, dtype="float64")
+  """Kou et al.'s network and data (sweeps/benign.py), small: 2 patches [y mu, xi], xi ~
+  N(0, I_d) on every coordinate, ReLU, m filters per class with bias, output averaged over
+  patches, PyTorch's uniform init, full-batch gradient descent on the logistic (2-class
+  cross-entropy) loss."""
+  from sweeps.benign import kou_base
+  base = kou_base(d=kw.pop("d", 30)).replace(
+      n=8, group_norms=(2.0,), label_flip=0.25, m=3, steps=20, log_every=10, n_test=100,
+      dtype="float64")
   return base.replace(**kw)
 
 

@@ -189,6 +189,18 @@ def fig_noise_grid(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
   return _save(fig, out, "noise_heatmap.png")
 
 
+def _cell_means(x, y, values, sel=None):
+  """(xs, ys, grid [len(ys), len(xs)]): the mean of `values` in each (x, y) cell (NaN where
+  none), over the rows where `sel` holds."""
+  xs, xi = np.unique(x, return_inverse=True)
+  ys, yi = np.unique(y, return_inverse=True)
+  sel = np.ones(len(values), bool) if sel is None else sel
+  total, count = np.zeros((len(ys), len(xs))), np.zeros((len(ys), len(xs)))
+  np.add.at(total, (yi[sel], xi[sel]), values[sel])
+  np.add.at(count, (yi[sel], xi[sel]), 1)
+  return xs, ys, np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
 def fig_phase(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
   """Probe-group test accuracy over (probe frequency, sigma_d), mean over seeds, per method."""
   if not {"probe_freq", "sigma_d"} <= set(sweep.labels):
@@ -198,18 +210,12 @@ def fig_phase(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
   sd = np.array([float(r["sigma_d"]) for r in sweep.rows])
   acc = col(sweep.rows, "test_acc_probe")
   meth = np.array([r["method"] for r in sweep.rows])
-  xs, xi = np.unique(fq, return_inverse=True)
-  ys, yi = np.unique(sd, return_inverse=True)
   methods = sweep.methods()
   fig, axes = plt.subplots(1, len(methods), figsize=(max(6.5, 4.6 * len(methods)), 4.4),
                            squeeze=False, layout="constrained")
   from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
   for ax, m in zip(axes[0], methods):
-    sel = meth == m
-    total, count = np.zeros((len(ys), len(xs))), np.zeros((len(ys), len(xs)))
-    np.add.at(total, (yi[sel], xi[sel]), acc[sel])
-    np.add.at(count, (yi[sel], xi[sel]), 1)
-    grid = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    xs, ys, grid = _cell_means(fq, sd, acc, meth == m)
     im = ax.pcolormesh(xs, ys, grid, shading="nearest", vmin=0.5, vmax=1.0, cmap="viridis")
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -499,19 +505,13 @@ def fig_benign(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
   rows = sweep.rows
   mu = np.array([float(r["mu"]) for r in rows])
   d = np.array([float(r["d"]) for r in rows])
-  err = 1.0 - col(rows, "test_acc")
-  xs, xi = np.unique(mu, return_inverse=True)
-  ys, yi = np.unique(d, return_inverse=True)
-  total, count = np.zeros((len(ys), len(xs))), np.zeros((len(ys), len(xs)))
-  np.add.at(total, (yi, xi), err)
-  np.add.at(count, (yi, xi), 1)
-  grid = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+  xs, ys, grid = _cell_means(mu, d, 1.0 - col(rows, "test_acc"))
   fig, ax = plt.subplots(figsize=(7.2, 5.0), layout="constrained")
   im = ax.pcolormesh(xs, ys, grid, shading="nearest", vmin=0.0, vmax=0.6, cmap="YlGnBu")
   fig.colorbar(im, ax=ax, label="test error (against the flipped test labels)")
   n, sigma_p = int(rows[0]["n"]), float(rows[0]["sigma_d"])
   fits = thresholds.benign_fits(rows, n, sigma_p)
-  per_d = thresholds.benign_thresholds(rows)
+  per_d = fits["thresholds"]
   mean_t = [np.nanmean([per_d[s].get(int(v), np.nan) for s in per_d]) for v in ys]
   ax.plot(mean_t, ys, "o", color="tab:red", ms=3.5,
           label=f"threshold (error <= {thresholds.BENIGN_ERROR}), mean over seeds")

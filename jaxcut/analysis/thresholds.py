@@ -152,9 +152,10 @@ def benign_fits(rows, n: int, sigma_p: float, level: float = BENIGN_ERROR) -> di
   """Per seed: the exponent b of threshold ||mu||^4 ~ d^b (least squares in logs over the d
   with a threshold) and c = n ||mu||^4 / (sigma_p^4 d) with the theory's exponent 1 (the
   geometric mean over d). {"slope": {seed: b}, "c": {seed: c}, "missing": cells without a
-  threshold}."""
+  threshold, "thresholds": `benign_thresholds`' result}."""
   slope, c, missing = {}, {}, 0
-  for seed, by_d in benign_thresholds(rows, level).items():
+  per_seed = benign_thresholds(rows, level)
+  for seed, by_d in per_seed.items():
     ds = np.array(sorted(by_d), float)
     t = np.array([by_d[int(d)] for d in ds])
     ok = np.isfinite(t) & (t > 0)
@@ -162,4 +163,4 @@ def benign_fits(rows, n: int, sigma_p: float, level: float = BENIGN_ERROR) -> di
     if ok.sum() >= 2:
       slope[seed] = stats.fit_line(np.log(ds[ok]), np.log(t[ok] ** 4))[0]
       c[seed] = float(np.exp(np.mean(np.log(n * t[ok] ** 4 / (sigma_p ** 4 * ds[ok])))))
-  return {"slope": slope, "c": c, "missing": missing}
+  return {"slope": slope, "c": c, "missing": missing, "thresholds": per_seed}
