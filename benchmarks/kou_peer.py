@@ -88,7 +88,7 @@ def peer_run(seed: int, bmu: float, patch_len: int, flip: float = 0.1, data_num:
 
 def jaxcut_runs(mus, ds, seeds: int, out: str) -> tuple[list[dict], float]:
   """The benign grid's configuration on these cells; (rows, wall seconds incl. compile)."""
-  from jaxcut.sweep import run_sweep
+  from jaxcut.driver import run_sweep
   from sweeps.benign import heatmap
   grid = heatmap(mus, ds, seeds, name="benign_slice")
   t0 = time.perf_counter()

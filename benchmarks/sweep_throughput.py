@@ -22,7 +22,7 @@ import numpy as np
 
 from jaxcut import engine
 from jaxcut.config import PRESETS, Config
-from jaxcut.train import train
+from jaxcut.training import train
 
 
 DRY = False  # --dry: tiny sizes
@@ -164,7 +164,7 @@ def startup_section(res):
 
 def compile_section(res):
   """Compile seconds per static group at the reference setting, and where they go."""
-  from jaxcut import train as train_mod
+  from jaxcut import training as train_mod
   from jaxcut.config import Spec
   print("\n## compile seconds per static group (reference setting, T=3000; lower + compile)")
   jax.config.update("jax_enable_compilation_cache", False)  # compile, do not load

@@ -2,9 +2,13 @@
 
 Library entry points:
   jaxcut.Config, jaxcut.preset      run configuration (jaxcut.config)
-  jaxcut.train.train(key, spec)     one run -> (params, trajectories, metrics)
+  jaxcut.training.train(key, spec)  one run -> (params, trajectories, metrics)
   jaxcut.data.sample                the data law
-CLIs: python -m jaxcut.train (one run), python -m jaxcut.sweep (a grid).
+  jaxcut.driver.run_sweep           a grid of runs, chunked and checkpointed
+  jaxcut.analysis.report            figures and claims of a finished sweep
+CLIs (thin entry modules over jaxcut.commands): python -m jaxcut.train (one run),
+python -m jaxcut.sweep (a grid), python -m jaxcut.report (a report),
+python -m jaxcut.realdata (the real-data check).
 """
 
 __version__ = "0.1.0"

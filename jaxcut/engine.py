@@ -29,7 +29,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxcut.config import Config, ConfigError, Spec, Static
-from jaxcut.train import train
+from jaxcut.training import train
 
 AXIS = "runs"
 # On CPU, gram runs whose Gram matrix is at most this size are vmapped (measured, 2 cores:

@@ -12,7 +12,8 @@ paper's scale). A `Grid` is
          seeds=4,
          summary=("test_acc",),                # columns of the end-of-sweep table
          contrasts=(("cutmix", "erm", "test_acc"),),  # paired differences it prints
-         claims=(Claim("three_way_separation", at={"P": 4}),))  # what its report tests
+         claims=(THREE_WAY_SEPARATION.at(P=4),),      # what its report tests
+         figures=STANDARD + (fig_rarity,))             # what its report draws
 
 Runs are points x product(axes) x seeds, in that order; run ids count from 0 in it. An
 axis sets the Config field of its name, or, with `fields`, several tied fields (its
@@ -21,10 +22,14 @@ fields (method, exact, mixing, P, ...) split the runs into compiled groups, trac
 share a program. Run r with seed s uses jax.random.key(s): runs that differ only in
 hyperparameters see the same data and init (paired comparisons).
 
-`claims` names the claims the report tests (`jaxcut.analysis.claims.CLAIMS`) and the
-setting of the other labels each is tested at (unnamed labels: their first value);
-None (the default) means the paper's claims at the base setting plus those the axes
-allow (`default_claims`). grid.json records the resolved list.
+A study is one module: its grid, its claims (`jaxcut.analysis.claims.Claim`, declared
+next to the grid; the paper's own are `sweeps.paper.PAPER`) and its figures (functions of
+a `Sweep`, `jaxcut.analysis.figures`; default: `STANDARD`, the trajectories, noise
+memorisation and evenness). `claims` lists the claims the report tests, each at a setting
+of the other labels (`claim.at(label=value)`; unnamed labels: their first value).
+grid.json records the claims' names and settings, the figures' names and where the grid
+came from (`source`: a shipped grid's name or a file's path), so that `python -m
+jaxcut.report DIR` finds the claim and figure functions in the same module again.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import json
 import os
 from typing import Any, Callable, Mapping, Optional, Sequence, Tuple
 
+from jaxcut.analysis.claims import claim_at
 from jaxcut.config import Config, ConfigError, InputError, coerce, field_names
 
 SWEEPS_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "sweeps")
@@ -66,13 +72,6 @@ class Axis:
 
 
 @dataclasses.dataclass(frozen=True)
-class Claim:
-  """A claim the report tests: a name in `jaxcut.analysis.claims.CLAIMS`, at a setting."""
-  name: str
-  at: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-
-
-@dataclasses.dataclass(frozen=True)
 class Run:
   run_id: int
   seed: int
@@ -93,11 +92,17 @@ class Grid:
   # (method a, method b, column): the sweep prints the paired difference a - b over seeds,
   # with its 95% interval, at every setting of the other labels
   contrasts: Tuple[Tuple[str, str, str], ...] = ()
-  claims: Optional[Tuple[Claim, ...]] = None
+  # claims the report tests: Claim (at the base setting) or claim.at(label=value)
+  claims: Tuple[Any, ...] = ()
+  # figure functions the report draws (None: jaxcut.analysis.figures.STANDARD)
+  figures: Optional[Tuple[Callable, ...]] = None
   # label columns that points may set besides Config fields (e.g. "arm"); any other
   # point key must be a Config field
   labels: Tuple[str, ...] = ()
   size: str = "cpu"
+  # where load() found the grid: a shipped grid's name, or a grid file's absolute path
+  # ("" for a Grid built in Python: its report needs the Grid passed in)
+  source: str = ""
 
   def runs(self) -> list[Run]:
     """Expand and validate every run; raise GridError naming the first bad one."""
@@ -115,6 +120,7 @@ class Grid:
       raise GridError(f"grid {self.name}: label {clash[0]!r} is a Config field or an axis; "
                       f"labels= names extra label columns only")
     self.resolved_claims()  # validated with the grid, before any compute
+    self.figure_functions()
     runs = []
     for point in self.points:
       point_kw = {k: _coerce(self.name, k, v) for k, v in point.items() if k not in self.labels}
@@ -163,22 +169,42 @@ class Grid:
     return names + [a.name for a in self.axes if a.name not in names]
 
   def resolved_claims(self) -> list[dict]:
-    """[{"name", "at"}]: the declared claims, or the defaults for this grid's labels."""
-    from jaxcut.analysis.claims import CLAIMS, default_claims
+    """[{"name", "at"}]: the declared claims and their settings, checked against the labels."""
     labels = self.label_names()
-    if self.claims is None:
-      return [{"name": n, "at": {}} for n in default_claims(labels)]
+    self.claim_objects()  # each a Claim, one object per name
     out = []
     for c in self.claims:
-      if not isinstance(c, Claim) or c.name not in CLAIMS:
-        raise GridError(f"grid {self.name}: claim {getattr(c, 'name', c)!r} is unknown: "
-                        f"claims must be jaxcut.grid.Claim with a name in {', '.join(CLAIMS)}")
-      bad = [k for k in c.at if k not in labels]
+      t = claim_at(c)
+      bad = [k for k in t.at if k not in labels]
       if bad:
-        raise GridError(f"grid {self.name}: claim {c.name} is tested at {bad[0]}=..., which "
+        raise GridError(f"grid {self.name}: claim {t.name} is tested at {bad[0]}=..., which "
                         f"the grid does not sweep (labels: {', '.join(labels)})")
-      out.append({"name": c.name, "at": _jsonable(dict(c.at))})
+      out.append({"name": t.name, "at": _jsonable(dict(t.at))})
     return out
+
+  def claim_objects(self) -> dict:
+    """{name: Claim} of the declared claims (one object per name)."""
+    out: dict = {}
+    for c in self.claims:
+      try:
+        t = claim_at(c)
+      except TypeError:
+        raise GridError(f"grid {self.name}: claims= holds {c!r}, which is not a "
+                        f"jaxcut.analysis.claims.Claim (or claim.at(...))") from None
+      if out.setdefault(t.name, t.claim) != t.claim:
+        raise GridError(f"grid {self.name}: two different claims are named {t.name!r}")
+    return out
+
+  def figure_functions(self) -> tuple:
+    """The figures the report draws: `figures`, or the standard three."""
+    if self.figures is None:
+      from jaxcut.analysis.figures import STANDARD
+      return STANDARD
+    for f in self.figures:
+      if not callable(f):
+        raise GridError(f"grid {self.name}: figures= holds {f!r}, which is not a function "
+                        f"of (sweep, out)")
+    return tuple(self.figures)
 
   def fingerprint(self, runs: Optional[Sequence[Run]] = None) -> str:
     """Hash of everything that defines the runs (not chunking, not devices)."""
@@ -195,7 +221,9 @@ class Grid:
                       "tied": a.fields is not None} for a in self.axes],
             "summary": list(self.summary),
             "contrasts": [list(c) for c in self.contrasts],
-            "claims": self.resolved_claims()}
+            "claims": self.resolved_claims(),
+            "figures": [f.__name__ for f in self.figure_functions()],
+            "source": self.source}
 
 
 def _jsonable(x):
@@ -239,18 +267,38 @@ def sizes(name: str) -> tuple[str, ...]:
 
 
 def _module(name: str):
-  path = name if name.endswith(".py") else os.path.join(SWEEPS_DIR, f"{name}.py")
+  """The module of grid `name`: a shipped grid imported as sweeps.NAME (so that studies
+  importing each other's claims share one module), or a .py file loaded by path."""
+  builtin = not name.endswith(".py")
+  path = os.path.join(SWEEPS_DIR, f"{name}.py") if builtin else name
   if not os.path.isfile(path):
-    raise GridError(f"unknown grid {name!r}: grid must be one of {', '.join(available())} "
-                    f"or a path to a .py grid file")
-  spec = importlib.util.spec_from_file_location(f"jaxcut_grid_{abs(hash(path))}", path)
-  module = importlib.util.module_from_spec(spec)
+    if builtin:
+      raise GridError(f"unknown grid {name!r}: grid must be one of {', '.join(available())} "
+                      f"or a path to a .py grid file")
+    raise GridError(f"grid file {path}: no such file")
   try:
-    spec.loader.exec_module(module)
+    module = _import_builtin(name) if builtin else None
+    if module is None:
+      spec = importlib.util.spec_from_file_location(
+          f"jaxcut_grid_{hashlib.sha256(os.path.abspath(path).encode()).hexdigest()[:12]}", path)
+      module = importlib.util.module_from_spec(spec)
+      spec.loader.exec_module(module)
   except Exception as e:  # a grid file is user code: its error is the user's input error
     raise GridError(f"grid file {path} does not load: {_where(e, path)}") from None
   module.__jaxcut_path__ = path
   return module
+
+
+def _import_builtin(name: str):
+  """sweeps.NAME when the importable sweeps package is this checkout's (else None)."""
+  try:
+    package = importlib.import_module("sweeps")
+  except ImportError:
+    return None
+  where = os.path.dirname(os.path.abspath(getattr(package, "__file__", "") or ""))
+  if where != os.path.abspath(SWEEPS_DIR):
+    return None
+  return importlib.import_module(f"sweeps.{name}")
 
 
 def load(name: str, size: Optional[str] = None) -> Grid:
@@ -274,7 +322,8 @@ def load(name: str, size: Optional[str] = None) -> Grid:
     raise GridError(f"grid file {path}: get_grid({size!r}) raised {_where(e, path)}") from None
   if not isinstance(grid, Grid):
     raise GridError(f"grid {name}: get_grid must return a jaxcut.grid.Grid")
-  return dataclasses.replace(grid, size=size)
+  source = name if not name.endswith(".py") else os.path.abspath(path)
+  return dataclasses.replace(grid, size=size, source=source)
 
 
 def _where(e: Exception, path: str) -> str:

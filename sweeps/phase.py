@@ -6,13 +6,51 @@ diagram of when a method learns a rare feature instead of memorising noise. Tiny
 runs) fits in minutes on a laptop CPU; one method per sweep: `--set method=cutmix`.
 """
 
+from __future__ import annotations
+
+from typing import Optional
+
 import numpy as np
 
+from jaxcut.analysis.figures import (STANDARD, Drawn, axes_text, cell_means, pyplot, save,
+                                     shape_text, title)
+from jaxcut.analysis.sweepdata import Sweep, col
 from jaxcut.config import Config
 from jaxcut.grid import Axis, Grid
+from sweeps.paper import PAPER
+from sweeps.rarity import RARITY_THRESHOLDS
 
 SIZES = ("cpu", "full")
 POINTS = {"cpu": 20, "full": 100}
+
+
+def fig_phase(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
+  """Probe-group test accuracy over (probe frequency, sigma_d), mean over seeds, per method."""
+  if not {"probe_freq", "sigma_d"} <= set(sweep.labels):
+    return None
+  plt = pyplot()
+  fq = np.array([float(r["probe_freq"]) for r in sweep.rows])
+  sd = np.array([float(r["sigma_d"]) for r in sweep.rows])
+  acc = col(sweep.rows, "test_acc_probe")
+  meth = np.array([r["method"] for r in sweep.rows])
+  methods = sweep.methods()
+  fig, axes = plt.subplots(1, len(methods), figsize=(max(6.5, 4.6 * len(methods)), 4.4),
+                           squeeze=False, layout="constrained")
+  from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+  for ax, m in zip(axes[0], methods):
+    xs, ys, grid = cell_means(fq, sd, acc, meth == m)
+    im = ax.pcolormesh(xs, ys, grid, shading="nearest", vmin=0.5, vmax=1.0, cmap="viridis")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):  # ticks at 1, 2, 5 x 10^k, plain numbers
+      axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+      axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+      axis.set_minor_formatter(NullFormatter())
+    axes_text(ax, m, "probe feature frequency per sample", "sigma_d (dominant noise)",
+               legend=False)
+  fig.colorbar(im, ax=axes[0].tolist(), label="test accuracy, probe group")
+  title(fig, f"Phase diagram ({len(xs)} x {len(ys)} points): {shape_text(sweep)}", 70)
+  return save(fig, out, "phase.png")
 
 
 def get_grid(size):
@@ -27,4 +65,6 @@ def get_grid(size):
       axes=(Axis("probe_freq", freqs, fields=lambda q: {"group_masses": (1 - q, q)}),
             Axis("sigma_d", sigmas)),
       summary=("test_acc_probe", "output_probe", "test_acc"),
+      # one method per sweep (--set method=...): claims comparing methods come out not tested
+      claims=PAPER + (RARITY_THRESHOLDS,), figures=STANDARD + (fig_phase,),
       description=__doc__.splitlines()[0])

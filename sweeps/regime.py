@@ -13,10 +13,20 @@ reference setting at the same d. Thresholds measured by the `threshold` grid gui
 numbers.
 """
 
-import math
+from __future__ import annotations
 
+import math
+from typing import Optional
+
+import numpy as np
+
+from jaxcut.analysis.figures import (COLORS, STANDARD, Drawn, axes_text, errorbar, pyplot,
+                                     save, title)
+from jaxcut.analysis.sweepdata import Sweep, col
 from jaxcut.config import PRESETS
-from jaxcut.grid import Axis, Claim, Grid
+from jaxcut.grid import Axis, Grid
+from jaxcut.stats import interval
+from sweeps.paper import PAPER, THREE_WAY_SEPARATION
 
 SIZES = ("cpu", "paper")
 D = PRESETS["regime"].d
@@ -43,17 +53,42 @@ SETTINGS = {
 }
 
 
+def fig_regime(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
+  """Per-group test accuracy of each method at each candidate setting of a regime search."""
+  if "setting" not in sweep.labels:
+    return None
+  plt = pyplot()
+  groups = sweep.groups()
+  settings = list(dict.fromkeys(r["setting"] for r in sweep.rows))
+  fig, axes = plt.subplots(len(groups), 1, figsize=(max(8, 0.9 * len(settings) + 2),
+                                                    2.6 * len(groups)),
+                           squeeze=False, sharex=True)
+  width = 0.25
+  for ax, g in zip(axes[:, 0], groups):
+    for i, m in enumerate(sweep.methods()):
+      qs = [interval(col([r for r in sweep.rows if r["setting"] == s and r["method"] == m],
+                         f"test_acc_{g}")) for s in settings]
+      x = np.arange(len(settings)) + (i - 1) * width
+      errorbar(ax, x, qs, color=COLORS[m], ls="none", label=m)
+    ax.axhline(0.5, color="k", lw=0.5)
+    ax.set_ylim(0.45, 1.02)
+    axes_text(ax, f"{g} group", "", "test accuracy", legend=False)
+  axes[0, 0].legend(fontsize=8, loc="lower left", ncol=3)
+  axes[-1, 0].set_xticks(range(len(settings)), settings, rotation=30, ha="right")
+  title(fig, f"Regime search: per-group test accuracy of each method at each setting (mean "
+         f"and 95% interval over {sweep.seeds()} seeds)", 80)
+  return save(fig, out, "regime.png")
+
+
 def get_grid(size):
   base = PRESETS["regime"].replace(log_every=300 if size == "cpu" else 30)
-  claims = [Claim("three_way_separation", at={"setting": s}) for s in SETTINGS]
-  claims += [Claim(c, at={"setting": "separation"}) for c in (
-      "rare_cutout_over_erm", "rare_cutmix_over_erm", "extreme_cutmix_over_cutout",
-      "cutmix_best_overall", "cutmix_most_even", "cutmix_even_activation",
-      "cutmix_common_nonmonotone")]
+  claims = [THREE_WAY_SEPARATION.at(setting=s) for s in SETTINGS]
+  claims += [c.at(setting="separation") for c in PAPER if c is not THREE_WAY_SEPARATION]
   return Grid(
       name="regime", base=base, seeds=16 if size == "cpu" else 32,
       axes=(Axis("setting", tuple(SETTINGS), fields=SETTINGS.__getitem__),
             Axis("method", ("erm", "cutout", "cutmix"))),
       summary=("test_acc_common", "test_acc_rare", "test_acc_extreme", "test_acc"),
       contrasts=(("cutout", "erm", "test_acc_rare"), ("cutmix", "cutout", "test_acc_extreme")),
-      claims=tuple(claims), description=__doc__.splitlines()[0])
+      claims=tuple(claims), figures=STANDARD + (fig_regime,),
+      description=__doc__.splitlines()[0])

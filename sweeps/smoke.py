@@ -2,6 +2,7 @@
 
 from jaxcut.config import PRESETS
 from jaxcut.grid import Axis, Grid
+from sweeps.paper import PAPER
 
 SIZES = ("cpu",)
 
@@ -11,5 +12,5 @@ def get_grid(size):
   return Grid(name="smoke", base=PRESETS["tiny"].replace(steps=40, log_every=10), seeds=2,
               axes=(Axis("method", ("erm", "cutout", "cutmix")),
                     Axis("sigma_d", (0.25, 0.5))),
-              summary=("test_acc", "test_acc_rare", "output_rare"),
+              summary=("test_acc", "test_acc_rare", "output_rare"), claims=PAPER,
               description=__doc__.splitlines()[0])

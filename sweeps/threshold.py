@@ -10,11 +10,21 @@ dominant patch with probability 2/3). The report fits log threshold against log 
 per seed (the exponent) and overlays the lines count = sigma_d^2 d and count = sigma_b^2 d.
 """
 
-import math
+from __future__ import annotations
 
+import math
+from typing import Optional
+
+import numpy as np
+
+from jaxcut.analysis import thresholds
+from jaxcut.analysis.claims import Claim, Ctx, NotTested, point, result
+from jaxcut.analysis.figures import (COLORS, STANDARD, Drawn, axes_text, errorbar, pyplot,
+                                     save, shape_text, title)
+from jaxcut.analysis.sweepdata import METHOD_ORDER, Sweep
 from jaxcut.config import Config
-from jaxcut.analysis.claims import THRESHOLD
-from jaxcut.grid import Axis, Claim, Grid
+from jaxcut.grid import Axis, Grid
+from jaxcut.stats import interval, paired, verdict
 
 SIZES = ("cpu", "paper")
 RUNGS = 9
@@ -42,6 +52,123 @@ def arm_points(size: str) -> tuple:
   return tuple(points)
 
 
+def _exponent_claim(c: Ctx, sigma: str, a: str, b: Optional[str], text: str) -> dict:
+  """Exponent of a method's learning threshold (training count) against sigma^2 d, fitted
+  per seed along the arm where `sigma` varies; claim: exponent(a) - exponent(b) > 0 (b None:
+  exponent(a) > 0)."""
+  c.need_label("arm")
+  need = [a] + ([b] if b else [])
+  c.need_methods(*need)
+  fits = {m: thresholds.exponents(c.sweep.rows, m, sigma) for m in METHOD_ORDER
+          if m in c.sweep.methods()}
+  if any(not fits[m] for m in need):
+    raise NotTested(f"no {sigma} arm with >= 2 noise levels")
+  main = interval(paired(fits[a], fits[b])) if b else interval(fits[a].values())
+  name = f"exponent_{sigma}_{a}" + (f"_minus_{b}" if b else "")
+  q = {name: main}
+  q.update({f"exponent_{sigma}_{m}": interval(f.values()) for m, f in fits.items()
+            if f"exponent_{sigma}_{m}" != name})
+  for m in fits:  # thresholds at the end of the ladder are bounds, not crossings
+    curve, clipped = thresholds.arm_thresholds(c.sweep.rows, m, sigma)
+    total = sum(len(v) for v in curve.values())
+    q[f"clipped_fraction_{sigma}_{m}"] = point(clipped / max(total, 1), total)
+  test = (f"paired ({a} - {b}) fitted exponent of the threshold count in {sigma}^2 d > 0" if b
+          else f"{a}'s fitted exponent of the threshold count in {sigma}^2 d > 0")
+  return result(text, test, [verdict(main)], q, [name], [k for k in q if k != name])
+
+
+def threshold_erm_follows_sigma_d(c: Ctx) -> dict:
+  return _exponent_claim(c, "sigma_d", "erm", None,
+                         "ERM's learning threshold grows with the dominant noise sigma_d^2 d")
+
+
+def threshold_cutout_not_sigma_d(c: Ctx) -> dict:
+  return _exponent_claim(c, "sigma_d", "erm", "cutout",
+                         "Cutout's learning threshold depends less on sigma_d than ERM's (Cutout "
+                         "drops the dominant-noise patch)")
+
+
+def threshold_cutout_follows_sigma_b(c: Ctx) -> dict:
+  return _exponent_claim(c, "sigma_b", "cutout", None,
+                         "Cutout's learning threshold grows with the background noise "
+                         "sigma_b^2 d")
+
+
+def threshold_cutmix_not_sigma_b(c: Ctx) -> dict:
+  return _exponent_claim(c, "sigma_b", "cutout", "cutmix",
+                         "CutMix's learning threshold depends less on sigma_b than Cutout's")
+
+
+def threshold_cutmix_not_sigma_d(c: Ctx) -> dict:
+  return _exponent_claim(c, "sigma_d", "erm", "cutmix",
+                         "CutMix's learning threshold depends less on sigma_d than ERM's")
+
+
+_ARMS = ("arm", "sigma_d", "sigma_b")
+THRESHOLD = (
+    Claim("threshold_erm_follows_sigma_d", "ERM's learning threshold grows with sigma_d^2 d",
+          threshold_erm_follows_sigma_d, over=_ARMS),
+    Claim("threshold_cutout_not_sigma_d",
+          "Cutout's learning threshold depends less on sigma_d than ERM's",
+          threshold_cutout_not_sigma_d, over=_ARMS),
+    Claim("threshold_cutout_follows_sigma_b", "Cutout's learning threshold grows with "
+          "sigma_b^2 d", threshold_cutout_follows_sigma_b, over=_ARMS),
+    Claim("threshold_cutmix_not_sigma_b",
+          "CutMix's learning threshold depends less on sigma_b than Cutout's",
+          threshold_cutmix_not_sigma_b, over=_ARMS),
+    Claim("threshold_cutmix_not_sigma_d",
+          "CutMix's learning threshold depends less on sigma_d than ERM's",
+          threshold_cutmix_not_sigma_d, over=_ARMS))
+
+
+def fig_threshold(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
+  """Threshold count against sigma^2 d on each arm, per method, fitted on log-log axes, with
+  the lines count = sigma_d^2 d and count = sigma_b^2 d."""
+  if "arm" not in sweep.labels:
+    return None
+  plt = pyplot()
+  arms = [a for a in ("sigma_d", "sigma_b") if any(r.get("arm") == a for r in sweep.rows)]
+  fig, axes = plt.subplots(1, len(arms), figsize=(6 * len(arms), 4.4), squeeze=False)
+  for ax, arm in zip(axes[0], arms):
+    arm_rows = [r for r in sweep.rows if r["arm"] == arm]
+    xs = []
+    for m in sweep.methods():
+      fit = thresholds.fitted_line(sweep.rows, m, arm)
+      if not fit["x"]:
+        continue
+      xs = fit["x"]
+      qs = [{"mean": a, "lo": lo, "hi": hi, "n": 2} for a, lo, hi in
+            zip(fit["mean"], fit["lo"], fit["hi"])]
+      errorbar(ax, fit["x"], qs, color=COLORS[m], ls="none",
+                label=f"{m}: exponent {fit['slope']:.2f} ({fit['clipped']} of {fit['total']} "
+                      f"clipped)")
+      if math.isfinite(fit["slope"]):
+        x = np.array([min(fit["x"]), max(fit["x"])])
+        ax.plot(x, np.exp(fit["icept"]) * x ** fit["slope"], color=COLORS[m], lw=1)
+    r0 = arm_rows[0]
+    d = float(r0["d"])
+    x = np.array([min(xs), max(xs)]) if xs else np.array([1.0, 10.0])
+    if arm == "sigma_d":
+      ax.plot(x, x, "k--", lw=1, label="count = sigma_d^2 d")
+      ax.axhline(float(r0["sigma_b"]) ** 2 * d, color="k", ls=":", lw=1,
+                 label="count = sigma_b^2 d")
+    else:
+      ax.plot(x, x, "k:", lw=1, label="count = sigma_b^2 d")
+      ax.axhline(float(r0["sigma_d"]) ** 2 * d, color="k", ls="--", lw=1,
+                 label="count = sigma_d^2 d")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    from matplotlib.ticker import NullFormatter
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    other = "sigma_b" if arm == "sigma_d" else "sigma_d"
+    axes_text(ax, f"{arm} varies ({other}^2 d = {float(r0[other]) ** 2 * d:.3g})",
+               f"{arm}^2 d", "threshold count (training points per signed feature)")
+  title(fig, f"Learning thresholds: the feature count where test accuracy on the feature's "
+         f"points falls below {thresholds.ACC_LEVEL} (geometric mean and 95% interval over "
+         f"seeds; lines: least-squares fit of the mean, slope = exponent): {shape_text(sweep)}")
+  return save(fig, out, "threshold.png")
+
+
 def get_grid(size):
   base = Config(n=300 if size == "cpu" else 600, d=D, P=3, C=1, backend="gram", steps=3000, log_every=300,
                 n_test=RUNGS * 1000, **ladder())
@@ -49,5 +176,5 @@ def get_grid(size):
       name="threshold", base=base, seeds=16, labels=("arm",), points=arm_points(size),
       axes=(Axis("method", ("erm", "cutout", "cutmix")),),
       summary=("test_acc_g0", "test_acc_g2", "test_acc_g4", "test_acc_g6"),
-      claims=tuple(Claim(c) for c in THRESHOLD),
+      claims=THRESHOLD, figures=STANDARD + (fig_threshold,),
       description=__doc__.splitlines()[0])

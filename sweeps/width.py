@@ -11,10 +11,78 @@ hand-written gradient of the two-layer network and the gram backend needs the fi
 layer to act on patches linearly; a hidden layer would be another model family.
 """
 
+from __future__ import annotations
+
+from typing import Optional
+
+from jaxcut import stats
+from jaxcut.analysis.claims import Claim, Ctx, NotTested, result
+from jaxcut.analysis.figures import (COLORS, STANDARD, Drawn, axes_text, errorbar, pyplot,
+                                     save, title)
+from jaxcut.analysis.sweepdata import Sweep, col, extreme_of, rare_of
 from jaxcut.config import ACTIVATIONS, PRESETS
-from jaxcut.grid import Axis, Claim, Grid, setting_fields
+from jaxcut.grid import Axis, Grid, setting_fields
+from jaxcut.stats import interval
+from sweeps.paper import THREE_WAY_SEPARATION, three_way_separation
 
 SIZES = ("cpu", "paper")
+
+
+def width_separation_everywhere(c: Ctx) -> dict:
+  """The three-way separation in every (m, activation) cell of one setting."""
+  c.need_label("m")
+  c.need_label("activation")
+  cells = list(dict.fromkeys((r["m"], r["activation"]) for r in c.rows))
+  parts, q, held = [], {}, []
+  for m, a in cells:
+    rows = [r for r in c.rows if r["m"] == m and r["activation"] == a]
+    try:
+      res = three_way_separation(Ctx(c.sweep, rows, {**c.at, "m": m, "activation": a}, ()))
+    except NotTested as e:
+      raise NotTested(f"cell m={m}, {a}: {e}") from None
+    parts.append(res["verdict"])
+    held += [f"m={m} {a}"] if res["verdict"] == stats.SUPPORTED else []
+    for k in res["decisive"]:
+      q[f"m{m}_{a}_{k}"] = res["quantities"][k]
+  return result(f"The three-way separation holds for every width and activation tried "
+              f"({len(held)} of {len(cells)} cells supported)",
+              "the three_way_separation test in every (m, activation) cell", parts, q, list(q))
+
+
+WIDTH_SEPARATION_EVERYWHERE = Claim(
+    "width_separation_everywhere", "The three-way separation holds for every width m and "
+    "activation tried", width_separation_everywhere, over=("m", "activation"))
+
+
+def fig_width(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
+  """Per setting (rows) and activation (columns): rare- and extreme-group test accuracy of
+  each method against the width m, with 95% intervals over seeds."""
+  if not {"m", "activation"} <= set(sweep.labels):
+    return None
+  plt = pyplot()
+  groups = sweep.groups()
+  rare = rare_of(groups)
+  ext = extreme_of(groups)
+  settings = list(dict.fromkeys(r.get("setting", "") for r in sweep.rows))
+  acts = list(dict.fromkeys(r["activation"] for r in sweep.rows))
+  fig, axes = plt.subplots(len(settings), len(acts), figsize=(4.2 * len(acts),
+                           3.6 * len(settings)), squeeze=False, sharey=True)
+  for row, setting in zip(axes, settings):
+    for ax, act in zip(row, acts):
+      rows = [r for r in sweep.rows if r.get("setting", "") == setting and r["activation"] == act]
+      ms = sorted({int(r["m"]) for r in rows})
+      for m_name in sweep.methods(rows):
+        for group, ls in ((rare, "-"), (ext, "--")):
+          qs = [interval(col([r for r in rows if r["method"] == m_name and int(r["m"]) == m],
+                             f"test_acc_{group}")) for m in ms]
+          errorbar(ax, ms, qs, color=COLORS[m_name], ls=ls, label=f"{m_name}, {group}")
+      ax.set_xscale("log", base=2)
+      ax.set_xticks(ms, [str(m) for m in ms])
+      axes_text(ax, f"{setting}: {act}", "filters per class m", "test accuracy",
+                 legend=(act == acts[0] and setting == settings[0]))
+  title(fig, f"Width and activation: rare (solid) and extremely rare (dashed) group test "
+         f"accuracy per method, 95% intervals over {sweep.seeds()} seeds")
+  return save(fig, out, "width.png")
 
 
 def settings(size):
@@ -25,13 +93,14 @@ def settings(size):
 def get_grid(size):
   SETTINGS = settings(size)
   widths = (1, 2, 4, 8) if size == "cpu" else (1, 2, 4, 8, 16)
-  claims = [Claim("three_way_separation", at={"setting": s, "m": m, "activation": a})
+  claims = [THREE_WAY_SEPARATION.at(setting=s, m=m, activation=a)
             for s in SETTINGS for m in widths for a in ACTIVATIONS]
-  claims += [Claim("width_separation_everywhere", at={"setting": s}) for s in SETTINGS]
+  claims += [WIDTH_SEPARATION_EVERYWHERE.at(setting=s) for s in SETTINGS]
   base = PRESETS["regime"].replace(log_every=300 if size == "cpu" else 30)
   return Grid(name="width", base=base, seeds=16 if size == "cpu" else 32,
               axes=(Axis("setting", tuple(SETTINGS), fields=SETTINGS.__getitem__),
                     Axis("activation", ACTIVATIONS), Axis("m", widths),
                     Axis("method", ("erm", "cutout", "cutmix"))),
               summary=("test_acc_rare", "test_acc_extreme", "test_acc"),
-              claims=tuple(claims), description=__doc__.splitlines()[0])
+              claims=tuple(claims), figures=STANDARD + (fig_width,),
+              description=__doc__.splitlines()[0])

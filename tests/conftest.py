@@ -3,7 +3,7 @@
 import numpy as np
 
 from jaxcut.store import read_rows
-from jaxcut.sweep import TIMING_COLUMNS
+from jaxcut.driver import TIMING_COLUMNS
 
 # Rounding noise itself (~1e-7, see coefficients.span_residual): compared absolutely.
 ABSOLUTE = {"span_residual": 1e-5}

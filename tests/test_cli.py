@@ -2,9 +2,9 @@
 
 from conftest import run_cli
 from jaxcut import grid as grid_mod
-from jaxcut.cli import train_config, train_flags, train_main
+from jaxcut.commands.train import main as train_main, train_config, train_flags
 from jaxcut.config import PRESETS, field_names
-from jaxcut.sweep import default_out, main as sweep_main
+from jaxcut.commands.sweep import default_out, main as sweep_main
 
 
 def test_train_help_explains_every_field():
@@ -28,7 +28,7 @@ def test_sweep_help_and_list_name_the_grids():
 
 
 def test_report_help_exits_0():
-  from jaxcut.report import main
+  from jaxcut.commands.report import main
   r = run_cli(main, "--help")
   assert r.returncode == 0 and "python -m jaxcut.report DIR" in r.stdout
 

@@ -88,7 +88,7 @@ def cli(*args):
 ])
 def test_cli_bad_input_exits_2_with_one_line(args, needle):
   from conftest import run_cli
-  from jaxcut.cli import train_main
+  from jaxcut.commands.train import main as train_main
   r = run_cli(train_main, *args)
   assert r.returncode == 2, r
   lines = r.stderr.strip().splitlines()

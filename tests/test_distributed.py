@@ -11,7 +11,7 @@ import time
 import pytest
 
 from conftest import assert_rows_close, rows_without_timing
-from jaxcut.sweep import run_sweep
+from jaxcut.driver import run_sweep
 from jaxcut import grid as grid_mod
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -10,7 +10,7 @@ import pytest
 from jaxcut import gram, metrics, model, wishart
 from jaxcut.config import Config, ConfigError
 from jaxcut.data import noise_patches, sample
-from jaxcut.train import DATA, INIT, TEST, train, train_direct, train_gram, train_jit
+from jaxcut.training import DATA, INIT, TEST, train, train_direct, train_gram, train_jit
 
 # d' = 54 >= N + 2m = 16 + 4: the direct backend's rho solve is exact (no ridge).
 SMALL = Config(P=3, d=60, n=8, group_names=("common", "rare"), group_counts=(1, 2), group_masses=(0.7, 0.3), m=2,

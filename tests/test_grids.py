@@ -8,8 +8,9 @@ import os
 import pytest
 
 from jaxcut import grid as grid_mod
-from jaxcut.report import write_report
-from jaxcut.sweep import run_sweep
+from jaxcut.analysis.claims import claim_at
+from jaxcut.analysis.report import write_report
+from jaxcut.driver import run_sweep
 
 
 # axis values (and mixing laws) kept at smoke size: fewer compiled programs
@@ -29,8 +30,9 @@ def smoke_size(name):
     keep = KEEP[name]
     axes = tuple(dataclasses.replace(a, values=keep[a.name]) if a.name in keep else a
                  for a in axes)
-    claims = tuple(c for c in claims if all(c.at[k] in v for k, v in keep.items() if k in c.at)
-                   and c.at.get("law", "none") in LAWS)
+    at = lambda c: claim_at(c).at
+    claims = tuple(c for c in claims if all(at(c)[k] in v for k, v in keep.items() if k in at(c))
+                   and at(c).get("law", "none") in LAWS)
     points = tuple({**p, **{k: v for k, v in small.items() if k in p}} for p in points
                    if p.get("law", "none") in LAWS
                    and all(p[k] in v for k, v in keep.items() if k in p))
@@ -45,7 +47,7 @@ def test_grid_runs_and_reports_its_claims(tmp_path, name, figure):
   out = str(tmp_path / name)
   result = run_sweep(g, out, quiet=True)
   assert not result.diverged
-  _, figures = write_report(out)
+  _, figures = write_report(out, g)
   assert os.path.join(out, "report", figure) in figures
   claims = json.load(open(os.path.join(out, "report", "claims.json")))["claims"]
   assert [(c["id"], c["at"]) for c in claims] == [(c["name"], c["at"]) for c in

@@ -11,7 +11,7 @@ import pytest
 from jaxcut import gram, metrics, model
 from jaxcut.config import PRESETS, Config, ConfigError
 from jaxcut.data import FEATURE, sample
-from jaxcut.train import DATA, INIT, train, train_direct, train_gram
+from jaxcut.training import DATA, INIT, train, train_direct, train_gram
 
 TINY = PRESETS["tiny"]
 
@@ -218,8 +218,9 @@ def test_feature_outputs_include_bias_and_scale():
 def test_benign_threshold_fit_recovers_a_planted_boundary(tmp_path):
   """Synthetic heatmap rows with the boundary n mu^4 = c d (c = 6): the fit finds exponent
   ~1 and c ~6, the claim says supported, and the figure draws."""
-  from jaxcut.analysis import claims, figures, thresholds
+  from jaxcut.analysis import claims, thresholds
   from jaxcut.analysis.sweepdata import Sweep
+  from sweeps.benign import BENIGN_THRESHOLD_SCALING, fig_benign
   rng = np.random.default_rng(0)
   mus, ds, rows = np.round(np.arange(0, 10, 0.25), 2), (100, 300, 600, 1000), []
   for seed in range(16):
@@ -241,9 +242,9 @@ def test_benign_threshold_fit_recovers_a_planted_boundary(tmp_path):
       self.rows, self.labels = rows, ("d", "mu")
 
   sweep = Fake(rows)
-  res = claims.CLAIMS["benign_threshold_scaling"](claims.Ctx(sweep, rows, {}, ()))
+  res = BENIGN_THRESHOLD_SCALING.test(claims.Ctx(sweep, rows, {}, ()))
   assert res["verdict"] == "supported"
   q = res["quantities"]["threshold_exponent_minus_1"]
   assert abs(q["mean"]) < 0.01
-  drawn = figures.fig_benign(sweep, str(tmp_path))
+  drawn = fig_benign(sweep, str(tmp_path))
   assert drawn is not None and (tmp_path / "benign.png").exists()

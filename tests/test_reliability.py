@@ -207,19 +207,19 @@ def test_non_finite_runs_are_flagged_with_nan_metrics(tmp_path):
   assert m["diverged"] is True and m["test_acc"] == "nan" and m["span_residual"] == "nan"
   import jax
   from jaxcut.config import PRESETS
-  from jaxcut.train import train_jit
+  from jaxcut.training import train_jit
   for kw in (dict(eta=1e30), dict(eta=1e30, backend="gram")):
     _, _, met = train_jit(jax.random.key(0), PRESETS["tiny"].replace(**kw).spec())
     assert bool(met["diverged"]) and np.isnan(met["test_acc"]) and np.isnan(met["rho_final"]).all()
 
 
 def sweep_here(*args):
-  from jaxcut.sweep import main
+  from jaxcut.commands.sweep import main
   return run_cli(main, *args)
 
 
 def train_here(*args):
-  from jaxcut.cli import train_main
+  from jaxcut.commands.train import main as train_main
   return run_cli(train_main, *args)
 
 

@@ -1,5 +1,6 @@
 """Reports: figures that fit the grid, numbers in summary.md recomputed from the raw files."""
 
+import dataclasses
 import json
 import math
 import os
@@ -11,11 +12,13 @@ import pytest
 
 from jaxcut import grid as grid_mod
 from jaxcut.config import PRESETS
-from jaxcut.grid import Axis, Claim, Grid
-from jaxcut.report import write_report
+from jaxcut.analysis.figures import STANDARD
+from jaxcut.grid import Axis, Grid
+from jaxcut.analysis.report import write_report
 from jaxcut.stats import fmt
 from jaxcut.store import load_trajectories, read_rows
-from jaxcut.sweep import run_sweep
+from jaxcut.driver import run_sweep
+from sweeps.paper import CUTMIX_BEST_OVERALL, PAPER
 
 TINY = PRESETS["tiny"].replace(steps=20, log_every=5)
 
@@ -130,10 +133,11 @@ def test_claims_a_grid_cannot_test_are_reported_not_dropped(tmp_path):
   """No Cutout runs and two groups: Cutout's claims and the extreme-group claims are listed
   as not tested, each with its reason; the others are tested."""
   base = TINY.replace(group_names=("common", "rare"), group_counts=(1, 2), group_masses=(0.8, 0.2))
-  g = Grid(name="two", base=base, seeds=2, axes=(Axis("method", ("erm", "cutmix")),))
+  g = Grid(name="two", base=base, seeds=2, axes=(Axis("method", ("erm", "cutmix")),),
+           claims=PAPER)
   out = str(tmp_path / "two")
   run_sweep(g, out, quiet=True)
-  summary, _ = write_report(out)
+  summary, _ = write_report(out, g)
   claims = {c["id"]: c for c in json.load(open(os.path.join(out, "report", "claims.json")))["claims"]}
   assert set(claims) == set(g.describe()["claims"][i]["name"] for i in range(len(claims)))
   assert claims["rare_cutout_over_erm"]["verdict"] == "not tested"
@@ -149,11 +153,10 @@ def test_claims_are_tested_at_their_declared_setting(tmp_path):
   """A claim declared at sigma_d = 0.5 reads only those runs."""
   g = Grid(name="at", base=TINY, seeds=2,
            axes=(Axis("method", ("erm", "cutout", "cutmix")), Axis("sigma_d", (0.25, 0.5))),
-           claims=(Claim("cutmix_best_overall", at={"sigma_d": 0.5}),
-                   Claim("cutmix_best_overall")))
+           claims=(CUTMIX_BEST_OVERALL.at(sigma_d=0.5), CUTMIX_BEST_OVERALL))
   out = str(tmp_path / "at")
   run_sweep(g, out, quiet=True)
-  write_report(out)
+  write_report(out, g)
   at, base = json.load(open(os.path.join(out, "report", "claims.json")))["claims"]
   rows = read_rows(out)
   for c, sd in ((at, 0.5), (base, 0.25)):
@@ -166,11 +169,11 @@ def test_claims_are_tested_at_their_declared_setting(tmp_path):
 
 def test_report_leaves_out_diverged_runs(tmp_path):
   g = Grid(name="div", base=TINY, seeds=2, axes=(Axis("method", ("erm", "cutout", "cutmix")),
-                                                 Axis("eta", (1.0, 1e30))))
+                                                 Axis("eta", (1.0, 1e30))), claims=PAPER)
   out = str(tmp_path / "d")
   result = run_sweep(g, out, quiet=True)
   assert len(result.diverged) == 6
-  summary, figures = write_report(out)
+  summary, figures = write_report(out, g)
   text = open(summary).read()
   assert "runs diverged and are left out" in text
   assert all(str(i) in text for i in result.diverged)
@@ -179,23 +182,27 @@ def test_report_leaves_out_diverged_runs(tmp_path):
 
 
 def test_rarity_noise_and_cutsize_figures(tmp_path):
+  from sweeps.cutsize import fig_cutsize
+  from sweeps.noise import fig_noise_grid
+  from sweeps.rarity import RARITY_THRESHOLDS, fig_rarity
   base = TINY.replace(group_names=("common", "probe"), group_counts=(1, 1),
                       group_masses=(0.5, 0.5))
   rar = Grid(name="r", base=base, seeds=2,
              axes=(Axis("method", ("erm", "cutout", "cutmix")),
-                   Axis("probe_freq", (0.5, 0.1, 0.02), fields=lambda q: {"group_masses": (1 - q, q)})))
+                   Axis("probe_freq", (0.5, 0.1, 0.02), fields=lambda q: {"group_masses": (1 - q, q)})),
+             claims=(RARITY_THRESHOLDS,), figures=(fig_rarity,))
   noise = Grid(name="n", base=TINY, seeds=1,
                axes=(Axis("method", ("erm", "cutmix")), Axis("sigma_d", (0.2, 0.4)),
-                     Axis("sigma_b", (0.05, 0.1))))
+                     Axis("sigma_b", (0.05, 0.1))), figures=(fig_noise_grid,))
   points = [{"P": P, "method": "cutout", "C": C} for P in (3, 4) for C in range(1, P)]
   points += [{"P": P, "method": m} for P in (3, 4) for m in ("erm", "cutmix")]
-  cut = Grid(name="c", base=TINY, seeds=1, points=tuple(points))
+  cut = Grid(name="c", base=TINY, seeds=1, points=tuple(points), figures=(fig_cutsize,))
   for g, fig in ((rar, "rarity.png"), (noise, "noise_heatmap.png"), (cut, "cutsize.png")):
     out = str(tmp_path / g.name)
     run_sweep(g, out, quiet=True)
-    _, figures = write_report(out)
+    _, figures = write_report(out, g)
     path = os.path.join(out, "report", fig)
-    assert path in figures
+    assert figures == [path]  # the figures the grid names, no others
     valid_png(path)
   claims = {c["id"]: c for c in json.load(open(tmp_path / "r" / "report" / "claims.json"))["claims"]}
   assert claims["rarity_thresholds"]["verdict"] != "not tested"
@@ -234,16 +241,18 @@ def test_report_cli(smoke_report, tmp_path):
 def test_dimension_grid_report_and_contrast_table(tmp_path):
   """A d axis (gram backend): dimension.png, the crossover claim, and the sweep's paired
   contrast table, each difference recomputed here from results.csv."""
-  from jaxcut.sweep import contrast_table
+  from jaxcut.driver import contrast_table
+  from sweeps.dimension import CUTMIX_OVERTAKES_ERM_WITH_D, fig_dimension
   dims = (200, 2000, 20000)
   g = Grid(name="dim", base=TINY.replace(backend="gram", n_test=2000), seeds=3,
            axes=(Axis("method", ("erm", "cutout", "cutmix")),
                  Axis("d", dims, fields=lambda d: {"d": d, "sigma_d": 0.5 * math.sqrt(200 / d),
                                                    "sigma_b": 0.1 * math.sqrt(200 / d)})),
-           contrasts=(("cutmix", "erm", "test_acc"),))
+           contrasts=(("cutmix", "erm", "test_acc"),), claims=(CUTMIX_OVERTAKES_ERM_WITH_D,),
+           figures=STANDARD + (fig_dimension,))
   out = str(tmp_path / "dim")
   result = run_sweep(g, out, quiet=True)
-  _, figures = write_report(out)
+  _, figures = write_report(out, g)
   valid_png(os.path.join(out, "report", "dimension.png"))
   rows = read_rows(out)
   diffs = {}
@@ -265,18 +274,25 @@ def test_dimension_grid_report_and_contrast_table(tmp_path):
                               "contradicted" if diffs[20000][2] < 0 else "inconclusive")
 
 
-def test_phase_grid_draws_a_heatmap_not_a_pooled_rarity_curve(tmp_path):
+def test_figures_are_the_ones_the_grid_names_not_guessed_from_its_axes(tmp_path):
+  """A phase-like grid (probe_freq x sigma_d) draws the heatmap it names, and no rarity
+  curve although it sweeps probe_freq; the same directory reported with the standard
+  figures draws those three only."""
+  from sweeps.phase import fig_phase
   base = TINY.replace(group_names=("common", "probe"), group_counts=(1, 1),
                       group_masses=(0.5, 0.5), backend="gram")
   g = Grid(name="ph", base=base, seeds=2,
            axes=(Axis("probe_freq", (0.5, 0.1, 0.02), fields=lambda q: {"group_masses": (1 - q, q)}),
-                 Axis("sigma_d", (0.1, 0.5))))
+                 Axis("sigma_d", (0.1, 0.5))), figures=(fig_phase,))
   out = str(tmp_path / "ph")
   run_sweep(g, out, quiet=True)
-  _, figures = write_report(out)
-  names = {os.path.basename(f) for f in figures}
-  assert "phase.png" in names and "rarity.png" not in names
+  _, figures = write_report(out, g)
+  assert [os.path.basename(f) for f in figures] == ["phase.png"]
   valid_png(os.path.join(out, "report", "phase.png"))
+  _, figures = write_report(out, dataclasses.replace(g, figures=None))
+  assert sorted(os.path.basename(f) for f in figures) == [
+      "evenness.png", "noise_memorisation.png", "trajectories.png"]
+  assert not os.path.exists(os.path.join(out, "report", "phase.png"))  # an old figure goes
 
 
 class _FakeSweep:
@@ -296,7 +312,8 @@ class _FakeSweep:
 def test_cutsize_rule_reads_the_slope_of_the_best_share(sign):
   """Rows built so that the best C/P rises (sign 1) or falls (sign -1) with the ratio: the
   rule claim must come out supported, then contradicted; best_cut names the argmax."""
-  from jaxcut.analysis.claims import Ctx, best_cut, cutsize_cells, cutsize_rule
+  from jaxcut.analysis.claims import Ctx
+  from sweeps.cutsize import best_cut, cutsize_cells, cutsize_rule
   rng = np.random.default_rng(0)
   rows = []
   for P in (3, 4):
@@ -319,7 +336,8 @@ def test_cutsize_rule_reads_the_slope_of_the_best_share(sign):
 def test_width_claim_needs_every_cell():
   """One (m, activation) cell where Cutout does not beat ERM on the rare group makes
   width_separation_everywhere contradicted; with that cell fixed it is supported."""
-  from jaxcut.analysis.claims import Ctx, width_separation_everywhere
+  from jaxcut.analysis.claims import Ctx
+  from sweeps.width import width_separation_everywhere
   rng = np.random.default_rng(1)
   acc = {"erm": (0.95, 0.6, 0.5), "cutout": (1.0, 0.95, 0.6), "cutmix": (1.0, 1.0, 0.97)}
 

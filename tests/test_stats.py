@@ -9,7 +9,9 @@ from scipy import stats as st
 from jaxcut import stats
 from jaxcut.analysis import thresholds
 from jaxcut.config import PRESETS
-from jaxcut.grid import Axis, Claim, Grid, GridError
+from jaxcut.analysis.claims import Claim
+from jaxcut.grid import Axis, Grid, GridError
+from sweeps.paper import CUTMIX_BEST_OVERALL, PAPER
 
 
 def test_interval_is_the_student_t_interval():
@@ -69,15 +71,22 @@ def test_run_threshold_reads_a_ladder_row():
 
 def test_grid_claims_are_checked_before_compute():
   base = PRESETS["tiny"]
-  with pytest.raises(GridError, match="claim 'no_such_claim' is unknown"):
-    Grid(name="g", base=base, claims=(Claim("no_such_claim"),)).runs()
+  with pytest.raises(GridError, match="'no_such_claim', which is not a jaxcut.analysis.claims.Claim"):
+    Grid(name="g", base=base, claims=("no_such_claim",)).runs()
   with pytest.raises(GridError, match="tested at sigma_b"):
     Grid(name="g", base=base, axes=(Axis("sigma_d", (0.1, 0.2)),),
-         claims=(Claim("cutmix_best_overall", at={"sigma_b": 0.1}),)).runs()
+         claims=(CUTMIX_BEST_OVERALL.at(sigma_b=0.1),)).runs()
+  other = Claim(CUTMIX_BEST_OVERALL.name, "another claim of the same name", lambda c: {})
+  with pytest.raises(GridError, match="two different claims are named 'cutmix_best_overall'"):
+    Grid(name="g", base=base, claims=(CUTMIX_BEST_OVERALL, other)).runs()
+  with pytest.raises(GridError, match="figures= holds 'rarity.png'"):
+    Grid(name="g", base=base, figures=("rarity.png",)).runs()
   with pytest.raises(GridError, match="label 'eta' is a Config field"):
     Grid(name="g", base=base, labels=("eta",), points=({"eta": 0.1},)).runs()
-  g = Grid(name="g", base=base, labels=("arm",), points=({"arm": "x", "eta": 0.5},))
+  g = Grid(name="g", base=base, labels=("arm",), points=({"arm": "x", "eta": 0.5},),
+           claims=PAPER)
   run = g.runs()[0]
   assert run.labels == {"arm": "x", "eta": 0.5} and run.config.eta == 0.5
   assert [c["name"] for c in g.describe()["claims"]][:3] == [
       "rare_cutout_over_erm", "rare_cutmix_over_erm", "extreme_cutmix_over_cutout"]
+  assert Grid(name="g", base=base).describe()["claims"] == []  # no claims unless declared

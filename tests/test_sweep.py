@@ -15,8 +15,8 @@ import pytest
 from jaxcut import grid as grid_mod
 from jaxcut.store import load_run, load_trajectories, read_results
 from conftest import assert_rows_close, rows_without_timing, run_cli
-from jaxcut.sweep import TIMING_COLUMNS, run_sweep, summary_table
-from jaxcut.train import train_jit
+from jaxcut.driver import TIMING_COLUMNS, run_sweep, summary_table
+from jaxcut.training import train_jit
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -225,7 +225,7 @@ def test_bad_input_exits_2_with_one_line_before_compute(tmp_path, args, needle):
   if args and args[0].startswith("AXIS:"):
     args = [f"--grid={bad_grid(tmp_path, args[0][5:])}"]
   out = tmp_path / "never"
-  from jaxcut.sweep import main
+  from jaxcut.commands.sweep import main
   r = run_cli(main, *args, f"--out={out}")  # in this process: refused before JAX starts work
   assert r.returncode == 2, (r.stdout, r.stderr)
   lines = r.stderr.strip().splitlines()
@@ -283,7 +283,7 @@ def test_results_are_typed_and_blank_where_a_setting_does_not_apply(reference):
 
 def test_load_run_reads_a_single_train_run(tmp_path):
   from conftest import run_cli
-  from jaxcut.cli import train_main
+  from jaxcut.commands.train import main as train_main
   out = str(tmp_path / "one")
   r = run_cli(train_main, "--preset=tiny", "--steps=20", "--seed=2", f"--out={out}")
   assert r.returncode == 0, r.stderr

@@ -8,7 +8,7 @@ import pytest
 from jaxcut import coefficients
 from jaxcut.config import Config
 from jaxcut.data import sample
-from jaxcut.train import DATA, train, train_jit
+from jaxcut.training import DATA, train, train_jit
 
 TINY = Config(P=3, d=200, n=20, group_counts=(1, 2, 2), steps=60, log_every=20, n_test=200)
 VARIANTS = [dict(method="erm"), dict(method="cutout"), dict(method="cutmix"),

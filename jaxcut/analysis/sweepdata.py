@@ -16,9 +16,14 @@ from typing import Mapping, Optional
 import numpy as np
 
 from jaxcut import io
-from jaxcut.store import load_trajectories, read_rows
+from jaxcut.store import SweepDir, load_trajectories, read_rows
 
 METHOD_ORDER = ("erm", "cutout", "cutmix")
+
+
+class NoTrajectories(Exception):
+  """The directory holds results.csv but no committed trajectories (parts/): a committed
+  reproduction, or a copy of a sweep's tables. Claims and figures that need them skip."""
 
 
 class Sweep:
@@ -39,8 +44,13 @@ class Sweep:
     self.others = [k for k in labels if k != "method"]
     self._traj = None
 
+  def has_trajectories(self) -> bool:
+    return bool(SweepDir(self.path).part_records())
+
   def _load_traj(self) -> list[dict]:
     if self._traj is None:
+      if not self.has_trajectories():
+        raise NoTrajectories(f"{self.path} holds no trajectories (parts/)")
       t = load_trajectories(self.path)
       self._traj = t.get("groups", [t])
       self._where = {int(r): (g, i) for g, tr in enumerate(self._traj)
