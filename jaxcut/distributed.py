@@ -44,6 +44,23 @@ def initialize(heartbeat_timeout_s: int = 30, init_timeout_s: int = 120) -> None
     logging.set_verbosity(logging.ERROR)
 
 
+# JAX keeps the coordination client (key-value store, barriers) private; jaxcut reads it
+# from jax._src.distributed, present from jax 0.4.35 through 0.11 (pyproject's bounds).
+SUPPORTED_JAX = ">=0.4.35,<0.12"
+
+
+def _client():
+  """The coordination client jax.distributed started (None before it started)."""
+  try:
+    from jax._src.distributed import global_state
+    return global_state.client
+  except (ImportError, AttributeError):
+    raise RuntimeError(f"--distributed needs JAX's coordination client "
+                       f"(jax._src.distributed.global_state.client), which jax "
+                       f"{jax.__version__} does not have; jaxcut supports jax {SUPPORTED_JAX} "
+                       f"(pip install -c constraints.txt -e .)") from None
+
+
 def barrier(name: str, timeout_s: int = 1800) -> None:
   """All processes wait here (a no-op with one process).
 
@@ -52,9 +69,9 @@ def barrier(name: str, timeout_s: int = 1800) -> None:
   was still busy (seen in the 2-process test)."""
   if jax.process_count() == 1:
     return
-  from jax._src.distributed import global_state  # the client jax.distributed started
-  if global_state.client is not None:
-    global_state.client.wait_at_barrier(name, timeout_in_ms=timeout_s * 1000)
+  client = _client()
+  if client is not None:
+    client.wait_at_barrier(name, timeout_in_ms=timeout_s * 1000)
   else:
     from jax.experimental import multihost_utils
     multihost_utils.sync_global_devices(name)
@@ -71,21 +88,21 @@ def decided_by_main(name: str, fn, timeout_s: int = 1800) -> None:
   if jax.process_count() == 1:
     fn()
     return
-  from jax._src.distributed import global_state
   from jaxcut.config import InputError
+  client = _client()
   key = f"jaxcut/{name}"
   if is_main():
     try:
       fn()
     except InputError as e:
-      global_state.client.key_value_set(key, f"input:{e}")
+      client.key_value_set(key, f"input:{e}")
       raise
     except Exception as e:
-      global_state.client.key_value_set(key, f"error:{type(e).__name__}: {e}")
+      client.key_value_set(key, f"error:{type(e).__name__}: {e}")
       raise
-    global_state.client.key_value_set(key, "ok")
+    client.key_value_set(key, "ok")
     return
-  status = global_state.client.blocking_key_value_get(key, timeout_s * 1000)
+  status = client.blocking_key_value_get(key, timeout_s * 1000)
   if status.startswith("input:"):
     raise InputError(status[len("input:"):])
   if status != "ok":

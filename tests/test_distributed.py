@@ -118,3 +118,14 @@ def test_every_process_reports_process_0s_verdict_on_the_output_dir(tmp_path):
   assert len(lines) == 2 and all("holds no sweep" in l for l in lines), r.stderr[-3000:]
   assert f"launch: 2 processes of {sys.executable}" in r.stderr
   assert sorted(os.listdir(out)) == ["notes.txt"]  # nothing written
+
+
+def test_a_jax_without_the_private_coordination_client_gets_a_clear_error(monkeypatch):
+  """jaxcut reads jax._src.distributed.global_state (JAX has no public client): a jax that
+  moved it fails with the supported versions named, not an AttributeError deep inside."""
+  import types
+  from jaxcut import distributed
+  assert distributed._client() is None  # this jax has it; nothing started here
+  monkeypatch.setitem(sys.modules, "jax._src.distributed", types.ModuleType("moved"))
+  with pytest.raises(RuntimeError, match=r"supports jax >=0.4.35,<0.12"):
+    distributed._client()

@@ -17,5 +17,9 @@ def test_quickstart_blocks_run():
   for block in blocks:
     exec(compile(block, "docs/quickstart.md", "exec"), scope)
   rows = scope["read_results"](os.path.join(scope["work"], "mine"))
-  assert len(rows) == 12 and os.path.isfile(os.path.join(scope["work"], "mine", "report",
-                                                         "summary.md"))
+  report = os.path.join(scope["work"], "mine", "report")
+  assert len(rows) == 12 and os.path.isfile(os.path.join(report, "summary.md"))
+  assert os.path.isfile(os.path.join(report, "extreme.png"))
+  import json
+  ids = [c["id"] for c in json.load(open(os.path.join(report, "claims.json")))["claims"]]
+  assert ids == ["extreme_cutmix_over_cutout", "cutmix_over_erm"]
