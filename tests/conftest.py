@@ -1,4 +1,15 @@
-"""Shared test helpers."""
+"""Shared test helpers, and one persistent compilation cache for the whole run.
+
+The suite compiles hundreds of small programs, many of them more than once: each test
+module drops its compiled programs (below), and CLI tests start new processes. A cache in
+a temporary directory, shared by the pytest workers (pyproject: `-n 2`) and the processes
+they start (JAXCUT_CACHE_DIR), compiles each program once per run of the suite; it starts
+empty every run, so a run never depends on what an earlier one left.
+"""
+
+import os
+import shutil
+import tempfile
 
 import numpy as np
 
@@ -31,6 +42,24 @@ def assert_rows_close(a, b, rtol=1e-6):
 
 import jax
 import pytest
+
+_CACHE_ENV = "JAXCUT_TEST_CACHE_DIR"
+
+
+def pytest_configure(config):
+  """Before any compilation: the run's cache (made by the first process, inherited by the
+  workers and by every process a test starts)."""
+  if not os.environ.get(_CACHE_ENV):
+    os.environ[_CACHE_ENV] = tempfile.mkdtemp(prefix="jaxcut-test-xla-")
+    config._jaxcut_made_cache = True
+  os.environ["JAXCUT_CACHE_DIR"] = os.environ[_CACHE_ENV]
+  from jaxcut import cache
+  cache.enable(os.environ[_CACHE_ENV])
+
+
+def pytest_unconfigure(config):
+  if getattr(config, "_jaxcut_made_cache", False):
+    shutil.rmtree(os.environ.pop(_CACHE_ENV), ignore_errors=True)
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -339,3 +339,37 @@ def test_a_sweep_of_many_groups_does_not_accumulate_compiled_code(tmp_path, monk
   assert len(counts) == 4
   # each new program replaces the old one (kept, they add ~700 maps each: ~2100 here)
   assert counts[-1] - counts[0] < 700, counts
+
+
+def test_a_group_compiles_once_whatever_its_number_of_chunks(tmp_path):
+  """Tracing events (one per program compiled or loaded from the persistent cache) during a
+  sweep: a group's later chunks reuse its program, so 2 chunks and 4 chunks of the same
+  group trace alike, and a second group adds its own."""
+  from jaxcut import engine
+  from jaxcut.config import PRESETS
+  from jaxcut.grid import Axis, Grid
+  events = []
+
+  def listen(name, seconds, **kw):
+    if name == "/jax/core/compile/jaxpr_trace_duration":
+      events.append(name)
+
+  def traces(grid, out):
+    jax.clear_caches()
+    engine.chunk_program.cache_clear()
+    engine.single_program.cache_clear()
+    events.clear()
+    run_sweep(grid, str(tmp_path / out), chunk=2, width=2, quiet=True)
+    return len(events)
+
+  base = PRESETS["tiny"].replace(steps=4, log_every=2)
+  jax.monitoring.register_event_duration_secs_listener(listen)
+  try:
+    two = traces(Grid(name="c", base=base, seeds=4), "two")        # 2 chunks of 2 runs
+    four = traces(Grid(name="c", base=base, seeds=8), "four")      # 4 chunks
+    groups = traces(Grid(name="c", base=base, seeds=4,
+                         axes=(Axis("method", ("erm", "cutmix")),)), "groups")
+  finally:
+    jax.monitoring.unregister_event_duration_listener(listen)
+  assert two >= 1 and four == two, (two, four)
+  assert groups > two  # another static group is another program
