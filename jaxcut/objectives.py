@@ -67,8 +67,10 @@ def size_pmf(P: int, mixing: str, a) -> jax.Array:
 
 
 def lambda_moments(P: int, mixing: str, a) -> tuple[float, float]:
-  """(mean, variance) of lam = |S| / P under D_S (numbers, for reports)."""
-  pmf = np.asarray(size_pmf(P, mixing, np.float64(a)), np.float64)
+  """(mean, variance) of lam = |S| / P under D_S (numbers, for reports). The law is taken
+  in float32 whatever the process's x64 flag, so that a report's numbers do not depend on
+  which process draws it (with x64 on they moved at 1e-8)."""
+  pmf = np.asarray(size_pmf(P, mixing, np.float32(a)), np.float64)
   lam = np.arange(P + 1) / P
   mean = float(pmf @ lam)
   return mean, float(pmf @ lam ** 2 - mean ** 2)

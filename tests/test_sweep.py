@@ -90,7 +90,8 @@ def test_trajectories_load_back_indexed_by_run_id(reference):
 
 def test_fake_devices_give_the_same_results(reference, tmp_path):
   # 4 fake CPU devices, also on a GPU machine (where the reference ran on the GPU)
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu")
+  env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS=os.environ.get("XLA_FLAGS", "")
+             + " --xla_force_host_platform_device_count=4")
   out = str(tmp_path / "dev4")
   r = sweep_cli("--grid=smoke", f"--out={out}", "--quiet", env=env)
   assert r.returncode == 0, r.stderr
@@ -122,7 +123,8 @@ def test_gram_sweep_sharded_and_vmapped_equal_looped(tmp_path):
   expected = rows_without_timing(str(tmp_path / "loop"))
   assert_rows_close(rows_without_timing(str(tmp_path / "vmap")), expected, rtol=1e-5)
   # 4 fake CPU devices, also on a GPU machine (where the reference ran on the GPU)
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu")
+  env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS=os.environ.get("XLA_FLAGS", "")
+             + " --xla_force_host_platform_device_count=4")
   out = str(tmp_path / "dev4")
   r = sweep_cli(f"--grid={grid_file}", f"--out={out}", "--quiet", env=env)
   assert r.returncode == 0, r.stderr
