@@ -109,8 +109,7 @@ def tests(dry: bool, keep: float = 0.0, log: str | None = None) -> dict:
   pytest's whole output (the assertion's numbers) goes to `log`. `keep`: seconds of the
   budget left over for the steps after this one."""
   cmd = [sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider", *TESTS[dry]]
-  # at XLA's default optimisation level, as users run (the suite's own default is level 0)
-  stdout, _, rc = capture(cmd, min(480, BUDGET.left() - keep), {"JAXCUT_TEST_XLA_OPT": "default"})
+  stdout, _, rc = capture(cmd, min(480, BUDGET.left() - keep))
   if log:
     with open(log, "w") as f:
       f.write(stdout)

@@ -5,20 +5,11 @@ module drops its compiled programs (below), and CLI tests start new processes. A
 a temporary directory, shared by the pytest workers (pyproject: `-n 2`) and the processes
 they start (JAXCUT_CACHE_DIR), compiles each program once per run of the suite; it starts
 empty every run, so a run never depends on what an earlier one left.
-
-The suite is compile-bound (a tiny run's program: ~0.8 s to trace, ~3.3 s to compile,
-0.04 s to run on this CPU), so tests compile with XLA's backend optimisation level 0:
-~40% less compile time, the same programs, numbers within every stated tolerance.
-JAXCUT_TEST_XLA_OPT=default tests at XLA's default level instead (as the CLIs run).
 """
 
 import os
 import shutil
 import tempfile
-
-if os.environ.get("JAXCUT_TEST_XLA_OPT", "0") != "default":  # before JAX starts its backend
-  os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
-                             " --xla_backend_optimization_level=0").strip()
 
 import numpy as np
 
