@@ -233,3 +233,46 @@ def test_the_library_holds_no_study():
     calls = [n for n in ast.walk(ast.parse(open(p).read())) if isinstance(n, ast.Call)]
     assert not [n for n in calls if getattr(n.func, "id", getattr(n.func, "attr", "")) == "Claim"], \
         f"{m} declares a claim"
+
+
+@pytest.mark.parametrize("name", _reproductions())
+def test_every_shipped_studys_figures_draw_from_its_committed_results(tmp_path, name):
+  """Each figure a shipped grid names draws from its committed results.csv, except those
+  that read trajectories (which a reproduction does not commit): no compute needed."""
+  import matplotlib.pyplot as plt
+  from jaxcut.analysis.sweepdata import NoTrajectories
+  sweep = Sweep(os.path.join(REPRODUCTIONS, name))
+  grid, why = study_of(sweep)
+  assert grid is not None, why
+  drawn = []
+  for fn in grid.figure_functions():
+    try:
+      d = fn(sweep, str(tmp_path))
+    except NoTrajectories:
+      plt.close("all")
+      continue
+    assert d is not None and os.path.getsize(d.path) > 10_000, fn.__name__
+    drawn.append(fn.__name__)
+    plt.close(d.figure)
+  assert "fig_evenness" in drawn
+  own = [f.__name__ for f in grid.figure_functions()[3:]]  # after the standard three
+  assert set(own) <= set(drawn), (own, drawn)
+
+
+def test_a_copied_reproduction_is_reported_from_its_results_alone(tmp_path):
+  """results.csv, grid.json and manifest.json of a committed reproduction, copied: the
+  report CLI evaluates the claims and draws the figures it can, and names in one line the
+  figures it skipped for want of trajectories."""
+  import shutil
+  for f in ("results.csv", "grid.json", "manifest.json"):
+    shutil.copy(os.path.join(REPRODUCTIONS, "rarity", f), tmp_path / f)
+  r = subprocess.run([sys.executable, "-m", "jaxcut.report", str(tmp_path)],
+                     capture_output=True, text=True, cwd=ROOT)
+  assert r.returncode == 0, r.stderr
+  lines = r.stderr.strip().splitlines()
+  assert len(lines) == 1 and "skipped the figures fig_trajectories, fig_noise" in lines[0], lines
+  assert sorted(os.listdir(tmp_path / "report")) == ["claims.json", "evenness.png", "rarity.png",
+                                                     "summary.md"]
+  report = {c["id"]: c for c in json.load(open(tmp_path / "report" / "claims.json"))["claims"]}
+  assert report["rarity_thresholds"]["verdict"] == "supported"
+  assert "trajectories" in report["cutmix_common_nonmonotone"]["reason"]
