@@ -243,6 +243,10 @@ class SweepDir:
 
   # --------------------------------------------------------------------------- records
 
+  def has_parts(self) -> bool:
+    """Whether any part is committed (without reading the records)."""
+    return any(f.endswith(".json") for f in _listdir(self.parts))
+
   def part_records(self) -> list[dict]:
     return [io.read_json(os.path.join(self.parts, f))
             for f in sorted(_listdir(self.parts)) if f.endswith(".json")]

@@ -119,7 +119,6 @@ def fig_mixing(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
   and overall, and its output evenness, against the ERM and Cutout baselines."""
   if "law" not in sweep.labels:
     return None
-  from jaxcut.objectives import lambda_moments
   plt = pyplot()
   groups = sweep.groups()
   settings = list(dict.fromkeys(r.get("setting", "") for r in sweep.rows))
@@ -130,11 +129,7 @@ def fig_mixing(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
     mix = [r for r in rows if r["method"] == "cutmix"]
     laws = list(dict.fromkeys(r["law"] for r in mix))
 
-    def var(law):
-      r = next(x for x in mix if x["law"] == law)
-      return lambda_moments(int(r["P"]), r["mixing"], float(r["mix_a"] or 1.0))[1]
-
-    xs = [var(law) for law in laws]
+    xs = [_moments(next(x for x in mix if x["law"] == law))[1] for law in laws]
     panels = [(row[0], [(g, f"test_acc_{g}") for g in groups[1:]], "test accuracy"),
               (row[1], [("overall", "test_acc")], "test accuracy"),
               (row[2], [("feature share", "share_train_feature")],

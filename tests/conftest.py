@@ -27,6 +27,14 @@ def rows_without_timing(path):
   return [{k: v for k, v in r.items() if k not in TIMING_COLUMNS} for r in read_rows(path)]
 
 
+def ci(v):
+  """Mean and 95% t-interval, computed here with scipy (independently of jaxcut.stats)."""
+  from scipy import stats as st
+  v = np.asarray(v, float)
+  half = st.t.ppf(0.975, len(v) - 1) * st.sem(v)
+  return v.mean(), v.mean() - half, v.mean() + half
+
+
 def assert_rows_close(a, b, rtol=1e-6):
   """Same columns and text; numbers to rtol (float32 reductions may round differently by
   an ulp when a CPU is split into fake devices or processes with fewer threads each)."""

@@ -12,6 +12,7 @@ import pytest
 
 from jaxcut import grid as grid_mod
 from jaxcut.config import PRESETS
+from conftest import ci
 from jaxcut.analysis.figures import STANDARD
 from jaxcut.grid import Axis, Grid
 from jaxcut.analysis.report import write_report
@@ -47,14 +48,6 @@ def test_smoke_report_writes_the_figures_that_fit(smoke_report):
   for f in figures:
     valid_png(f)
     assert os.path.basename(f) in open(summary).read()
-
-
-def ci(v):
-  """Mean and 95% t-interval, computed here with scipy (independently of jaxcut.stats)."""
-  from scipy import stats as st
-  v = np.asarray(v, float)
-  half = st.t.ppf(0.975, len(v) - 1) * st.sem(v)
-  return v.mean(), v.mean() - half, v.mean() + half
 
 
 def rule(lo, hi):

@@ -16,6 +16,7 @@ import sys
 import numpy as np
 import pytest
 
+from conftest import ci
 from jaxcut import grid as grid_mod
 from jaxcut.analysis import claims as claims_mod
 from jaxcut.analysis.report import study_of
@@ -80,13 +81,6 @@ def get_grid(size):
               claims=(ETA_HELPS_CUTMIX, RARE_CUTMIX_OVER_ERM.at(eta=2.0)),
               figures=(fig_eta,) + STANDARD[:1])
 '''
-
-
-def ci(v):
-  from scipy import stats as st
-  v = np.asarray(v, float)
-  half = st.t.ppf(0.975, len(v) - 1) * st.sem(v)
-  return v.mean(), v.mean() - half, v.mean() + half
 
 
 def test_a_new_study_in_its_own_module_is_swept_and_reported(tmp_path):

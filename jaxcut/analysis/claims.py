@@ -145,8 +145,6 @@ def evaluate(sweep: Sweep, declared: Sequence[Mapping], claims: Mapping[str, Cla
         raise NotTested(f"no finished runs at {dict(at) or 'the base setting'}")
       res = claim.test(Ctx(sweep, rows, at, over))
     except (NotTested, NoTrajectories) as e:
-      if isinstance(e, NoTrajectories):
-        e = "needs the trajectories, which this directory does not hold (no parts/)"
       res = {"claim": claim.sentence if claim else name, "test": "",
              "verdict": stats.NOT_TESTED, "reason": str(e), "decisive": [], "evidence": [],
              "quantities": {}}

@@ -45,12 +45,13 @@ class Sweep:
     self._traj = None
 
   def has_trajectories(self) -> bool:
-    return bool(SweepDir(self.path).part_records())
+    return SweepDir(self.path).has_parts()
 
   def _load_traj(self) -> list[dict]:
     if self._traj is None:
       if not self.has_trajectories():
-        raise NoTrajectories(f"{self.path} holds no trajectories (parts/)")
+        raise NoTrajectories(f"needs the trajectories, which {self.path} does not hold "
+                             f"(no parts/)")
       t = load_trajectories(self.path)
       self._traj = t.get("groups", [t])
       self._where = {int(r): (g, i) for g, tr in enumerate(self._traj)
