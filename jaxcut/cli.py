@@ -10,6 +10,7 @@ anything a grid can set, one run can set too. Bad input exits with code 2 and a 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from typing import Callable, Sequence
 
@@ -25,9 +26,23 @@ class UsageError(InputError):
   """Bad command-line use; reported as one line, exit code 2."""
 
 
+class Terminated(KeyboardInterrupt):
+  """SIGTERM (`timeout`, SLURM, a scheduler's preemption), raised where Ctrl-C would be."""
+
+
+def _terminate(signum, frame):
+  raise Terminated()
+
+
 def run(main: Callable[[Sequence[str]], int], argv: Sequence[str] | None = None) -> None:
-  """Call main(argv); turn usage/config errors into `error: ...` and exit code 2."""
+  """Call main(argv); turn usage/config errors into `error: ...` and exit code 2.
+
+  SIGTERM is handled as Ctrl-C is (a sweep rewrites results.csv from its committed parts
+  and prints one line), then exits 143 (128 + 15) as a process killed by it would; Ctrl-C
+  exits 130. Like Ctrl-C, it takes effect once the XLA call running at the time returns.
+  """
   argv = list(sys.argv if argv is None else argv)
+  signal.signal(signal.SIGTERM, _terminate)
   try:
     code = main(argv)
   except (flags.Error, InputError) as e:
@@ -39,11 +54,13 @@ def run(main: Callable[[Sequence[str]], int], argv: Sequence[str] | None = None)
               f"committed is kept: fix it and rerun the same command to resume")
     sys.exit(2)
   except KeyboardInterrupt as e:
-    _one_line(str(e) if str(e) else "interrupted")
+    term = isinstance(e, Terminated) or isinstance(e.__context__, Terminated)
+    text = str(e) if str(e) else "interrupted"
+    _one_line(text.replace("interrupted", "terminated (SIGTERM)", 1) if term else text)
     sys.stdout.flush()
     # not sys.exit: tearing the interpreter down under an interrupted XLA call aborted
     # the process (SIGABRT, "exception not rethrown"); results.csv is already written
-    os._exit(130)
+    os._exit(143 if term else 130)
   sys.exit(code or 0)
 
 

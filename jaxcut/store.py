@@ -118,6 +118,27 @@ class SweepDir:
       out.append(name)
     return out
 
+  def holds(self) -> str:
+    """What the directory holds, in words ("" when empty): a sweep, a run, other files."""
+    entries = self._entries()
+    if not entries:
+      return ""
+    if "manifest.json" in entries:
+      try:
+        m = self.manifest() or {}
+      except SweepDirError:
+        m = {}
+      return (f"a sweep (grid {m.get('grid')}, size {m.get('size')}, {self.committed()} "
+              f"parts committed)")
+    if "metrics.json" in entries:
+      try:
+        rec = io.read_json(self.file("metrics.json"))
+        return f"a run (method {rec['config']['method']}, seed {rec['seed']})"
+      except (OSError, ValueError, KeyError, TypeError):
+        return "a run (metrics.json)"
+    shown = ", ".join(sorted(entries)[:3]) + (", ..." if len(entries) > 3 else "")
+    return f"{len(entries)} other file{'s' if len(entries) > 1 else ''} ({shown})"
+
   def committed(self) -> int:
     return sum(f.endswith(".json") for f in _listdir(self.parts))
 

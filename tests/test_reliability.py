@@ -165,7 +165,10 @@ def test_a_sweep_that_stopped_before_committing_anything_is_replaced(tmp_path):
   assert sweep(*QUICK, f"--out={out}").returncode == 0
 
 
-def test_ctrl_c_rewrites_results_and_exits_130(tmp_path):
+@pytest.mark.parametrize("signum, code, word", [(signal.SIGINT, 130, "interrupted"),
+                                                (signal.SIGTERM, 143, "terminated (SIGTERM)")])
+def test_ctrl_c_and_sigterm_rewrite_results_and_exit_130_143(tmp_path, signum, code, word):
+  """SIGTERM (timeout, SLURM) behaves as Ctrl-C: results.csv holds every committed run."""
   out = str(tmp_path / "int")
   proc = subprocess.Popen([sys.executable, "-m", "jaxcut.sweep", "--grid=smoke", "--chunk=1",
                            "--steps=20000", f"--out={out}", "--quiet"], cwd=ROOT, stdout=subprocess.PIPE,
@@ -175,11 +178,11 @@ def test_ctrl_c_rewrites_results_and_exits_130(tmp_path):
   while time.time() < deadline and (not os.path.isdir(parts) or sum(
       f.endswith(".json") for f in os.listdir(parts)) < 2):
     time.sleep(0.02)
-  proc.send_signal(signal.SIGINT)
+  proc.send_signal(signum)
   _, err = proc.communicate(timeout=120)
-  assert proc.returncode == 130, err
+  assert proc.returncode == code, err
   lines = err.strip().splitlines()
-  assert len(lines) == 1 and lines[0].startswith("interrupted:"), err
+  assert len(lines) == 1 and lines[0].startswith(f"{word}:"), err
   committed = sum(f.endswith(".json") for f in os.listdir(parts))
   assert len(read_results(out)) == committed and f"{committed} of 12 runs" in lines[0]
 
@@ -314,3 +317,26 @@ def test_report_on_a_sweep_whose_runs_all_diverged(tmp_path):
   out = str(tmp_path / "div")
   assert sweep(*QUICK, "--set=eta=1e30", f"--out={out}").returncode == 0
   one_error_line(cli("jaxcut.report", out), "all 6 runs diverged")
+
+
+def test_train_out_is_protected_as_a_sweeps_is(quick, tmp_path):
+  """Issue #28 item 4: train --out used to overwrite silently, a sweep directory included.
+  Now it refuses, naming what is there, before compute; --overwrite replaces it."""
+  run = str(tmp_path / "run")
+  tiny = ("--preset=tiny", "--steps=20")
+  assert cli("jaxcut.train", *tiny, f"--out={run}").returncode == 0
+  first = json.load(open(os.path.join(run, "metrics.json")))["metrics"]
+  r = cli("jaxcut.train", *tiny, "--seed=3", f"--out={run}")
+  one_error_line(r, "holds a run (method erm, seed 0); use another --out, or --overwrite")
+  assert json.load(open(os.path.join(run, "metrics.json")))["metrics"] == first
+  swept = copy(quick, tmp_path)
+  r = cli("jaxcut.train", *tiny, f"--out={swept}")
+  one_error_line(r, "holds a sweep (grid smoke, size cpu, 3 parts committed)")
+  assert parts_of(swept) == parts_of(quick[0])
+  other = tmp_path / "other"
+  other.mkdir()
+  (other / "notes.txt").write_text("mine")
+  one_error_line(cli("jaxcut.train", *tiny, f"--out={other}"), "holds 1 other file (notes.txt)")
+  r = cli("jaxcut.train", *tiny, "--seed=3", "--overwrite", f"--out={run}")
+  assert r.returncode == 0, r.stderr
+  assert json.load(open(os.path.join(run, "metrics.json")))["seed"] == 3

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import sys
 import time
 from typing import Sequence
 
@@ -28,7 +27,9 @@ def train_flags() -> flags.FlagValues:
   flags.DEFINE_integer("seed", 0, f"run seed, 0..{MAX_SEED}: data, init, test set and "
                        "augmentation all derive from it", flag_values=fv)
   flags.DEFINE_string("out", None, "write metrics.json and trajectories/ here (read back with "
-                      "jaxcut.store.load_run(DIR))", flag_values=fv)
+                      "jaxcut.store.load_run(DIR)); refused if it holds anything", flag_values=fv)
+  flags.DEFINE_bool("overwrite", False, "replace what --out holds (a run, a sweep, files)",
+                    flag_values=fv)
   define_cache_flag(fv)
   define_config_flags(fv)
   return fv
@@ -62,12 +63,16 @@ def main(argv: Sequence[str]) -> int:
   spec = cfg.spec()
   from jaxcut import engine
   engine.check_fits(cfg)
+  target = None
   if fv.out:  # before training, so that a bad --out costs no compute
     from jaxcut.store import SweepDir
-    SweepDir(fv.out).check_writable()
-    os.makedirs(fv.out, exist_ok=True)
-    if os.path.exists(os.path.join(fv.out, "metrics.json")):
-      print(f"note: overwriting the run in {fv.out}", file=sys.stderr)
+    target = SweepDir(fv.out)
+    target.check_writable()
+    held = target.holds()
+    if held and not fv.overwrite:
+      raise UsageError(f"--out {target.path} holds {held}; use another --out, or "
+                       f"--overwrite to replace it")
+    target.lock()  # one writer, as for a sweep
 
   import jax
   from jaxcut import training
@@ -77,8 +82,10 @@ def main(argv: Sequence[str]) -> int:
   seconds = time.time() - t0
   from jaxcut.summary import run_table
   print(run_table(cfg, fv.seed, metrics, seconds))
-  if fv.out:
+  if target is not None:
+    target.wipe()  # --overwrite (or nothing there): replaced only once the run succeeded
     write_run(fv.out, cfg, fv.seed, params, traj, metrics, seconds)
+    target.unlock()
     print(f"wrote {fv.out}/metrics.json and {fv.out}/trajectories")
   return 1 if bool(metrics["diverged"]) else 0
 
