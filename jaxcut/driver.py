@@ -114,6 +114,7 @@ def run_sweep(grid: Grid, out: str, chunk: Optional[int] = None, width: Optional
   """
   runs = grid.runs()  # validates every run before any compute
   fingerprint = grid.fingerprint(runs)
+  keys = grid.run_keys(runs)
   sweep = SweepDir(out)
   import jax
   from jaxcut import engine
@@ -128,28 +129,42 @@ def run_sweep(grid: Grid, out: str, chunk: Optional[int] = None, width: Optional
 
   def prepare():  # process 0 only; the others wait for its outcome
     sweep.check_writable()
-    sweep.plan(fingerprint, overwrite)  # refuse before writing anything
+    sweep.plan(fingerprint, overwrite, keys)  # refuse before writing anything
     sweep.lock()
-    plan = sweep.plan(fingerprint, overwrite)  # again, now that no one else writes
+    plan = sweep.plan(fingerprint, overwrite, keys)  # again, now that no one else writes
     if plan == "replace":
       sweep.wipe()
-    old = (sweep.manifest() or {}) if plan == "resume" else {}
+    old = (sweep.manifest() or {}) if plan in ("resume", "grow") else {}
+    history = old.get("grown_from", [])
+    if plan == "grow":  # before the manifest: an interrupted grow is grown again
+      groups = _group_ids(runs)
+      kept = sweep.grow(fingerprint, {k: {"run_id": r.run_id, "compiled_group": groups[r.run_id]}
+                                      for k, r in zip(keys, runs)})
+      history = history + [{k: old.get(k) for k in ("grid", "size", "fingerprint", "n_runs",
+                                                     "updated")}]
+      if not quiet:
+        print(f"[{grid.name}] growing the sweep in {sweep.path} (fingerprint "
+              f"{old.get('fingerprint')}, {old.get('n_runs')} runs): {kept} committed runs "
+              f"kept, renumbered into this grid's {len(runs)}", file=sys.stderr)
     sweep.start({"grid": grid.name, "size": grid.size, "fingerprint": fingerprint,
                  "n_runs": len(runs), "created": old.get("created", _now()),
                  "updated": _now(), "device_count": n_dev,
-                 "process_count": jax.process_count(), **io.provenance()}, grid.describe())
+                 "process_count": jax.process_count(), **io.provenance(),
+                 **({"grown_from": history} if history else {})}, grid.describe())
     sweep.clean_partial()
     for w in sweep.verify(fingerprint, {r.run_id for r in runs}):
       print(f"warning: {w}", file=sys.stderr)
 
   try:
     decided_by_main("start", prepare)  # after it, every process sees the same committed runs
-    return _run(grid, runs, sweep, fingerprint, chunk, width, quiet, main, n_dev)
+    return _run(grid, runs, dict(zip((r.run_id for r in runs), keys)), sweep, fingerprint,
+                chunk, width, quiet, main, n_dev)
   finally:
     sweep.unlock()
 
 
-def _run(grid, runs, sweep, fingerprint, chunk, width, quiet, main, n_dev) -> SweepResult:
+def _run(grid, runs, key_of, sweep, fingerprint, chunk, width, quiet, main,
+         n_dev) -> SweepResult:
   import jax
   from jaxcut import engine
   from jaxcut.distributed import barrier
@@ -157,7 +172,7 @@ def _run(grid, runs, sweep, fingerprint, chunk, width, quiet, main, n_dev) -> Sw
     print(f"[{grid.name}] {len(runs)} runs ({grid.size} size) -> {sweep.path}", file=sys.stderr)
   done = sweep.finished_rows()
   todo = [r for r in runs if r.run_id not in done]
-  group_of = {s: g for g, s in enumerate(dict.fromkeys(r.config.static() for r in runs))}
+  group_of = _group_index(runs)
   progress = Progress(grid.name, len(runs), len(done), quiet,
                       len({r.config.static() for r in todo}))
   if done and not quiet:
@@ -189,7 +204,7 @@ def _run(grid, runs, sweep, fingerprint, chunk, width, quiet, main, n_dev) -> Sw
                     "step": np.tile(steps, (len(mine), 1)),
                     "trajectories": traj, "rho_final": metrics["rho_final"]}
           sweep.commit(part_name(jax.process_index(), mine[0].run_id), rows, arrays,
-                       fingerprint)
+                       fingerprint, [key_of[r.run_id] for r in mine])
         done.update({row["run_id"]: row for row in rows})
         computed += [r.run_id for r in batch]
         if main and time.time() - last_write >= RESULTS_EVERY_S:
@@ -215,6 +230,17 @@ def _run(grid, runs, sweep, fingerprint, chunk, width, quiet, main, n_dev) -> Sw
   diverged = [row["run_id"] for row in rows if _truthy(row["diverged"])]
   return SweepResult(rows=rows, diverged=diverged, computed=computed,
                      seconds=time.time() - t_start, out=sweep.path)
+
+
+def _group_index(runs) -> dict:
+  """{static config: its compiled_group number}, in order of first appearance."""
+  return {s: g for g, s in enumerate(dict.fromkeys(r.config.static() for r in runs))}
+
+
+def _group_ids(runs) -> dict:
+  """{run_id: compiled_group}."""
+  index = _group_index(runs)
+  return {r.run_id: index[r.config.static()] for r in runs}
 
 
 def _index(tree: dict, i: int) -> dict:

@@ -5,8 +5,9 @@
                           (written first, atomically)
     DIR/grid.json         the grid (base config, axes, points, seeds, claims)
     DIR/results.csv       one row per finished run, sorted by run_id (a view of the parts)
-    DIR/parts/P.json      one committed chunk's record: the grid fingerprint, its run ids,
-                          a SHA-256 of its array files, and its rows; written last
+    DIR/parts/P.json      one committed chunk's record: the grid fingerprint, its run ids
+                          and run keys, a SHA-256 of its array files, and its rows; written
+                          last
     DIR/parts/P/          orbax arrays of that chunk: run_id [r], step [r, L],
                           trajectories {...: [r, L, ...]}, rho_final [r, 2, m, n, P]
 
@@ -18,6 +19,11 @@ start, the sweep removes what interrupted writes left (*.tmp, *.partial, arrays 
 a record) and verifies every record against the grid's fingerprint, run ids and its
 arrays' checksum: a part that is foreign, incomplete, truncated or altered is removed,
 with a one-line warning, and its runs are computed again.
+
+A sweep grows in place: when every committed run of the directory's sweep is a run of
+the new grid (same seed, config and labels: `Grid.run_keys`; more seeds, more axis
+values, or the full grid after an `--only` subset), its parts are renumbered into the new
+grid (`SweepDir.grow`) and only the new runs are computed.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ import shutil
 import socket
 import sys
 import tempfile
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -142,12 +148,14 @@ class SweepDir:
   def committed(self) -> int:
     return sum(f.endswith(".json") for f in _listdir(self.parts))
 
-  def plan(self, fingerprint: str, overwrite: bool) -> str:
-    """What starting this sweep here means: "fresh", "resume", or "replace" (wipe first).
+  def plan(self, fingerprint: str, overwrite: bool, keys: Iterable[str] = ()) -> str:
+    """What starting this sweep here means: "fresh", "resume", "grow" (renumber the
+    committed parts into this grid first) or "replace" (wipe first).
 
-    Refuses (SweepDirError) a directory that holds other files, or another sweep with
-    committed runs, unless overwrite. Another sweep with nothing committed (it stopped
-    before its first chunk) is replaced: nothing is lost.
+    `keys`: this grid's run keys. Refuses (SweepDirError) a directory that holds other
+    files, or another sweep with committed runs that are not all this grid's, unless
+    overwrite. Another sweep with nothing committed (it stopped before its first chunk)
+    is replaced: nothing is lost.
     """
     if not self._entries():
       return "fresh"
@@ -161,10 +169,58 @@ class SweepDir:
       return "resume"
     if self.committed() == 0:
       return "replace"
+    keys = set(keys)
+    records = self._readable_records()
+    have = [k for rec in records for k in rec.get("run_keys") or []]
+    if records and all(rec.get("run_keys") for rec in records) and set(have) <= keys:
+      return "grow"
+    why = ("its parts were written by a jaxcut without run keys, so it cannot grow"
+           if not all(rec.get("run_keys") for rec in records) else
+           f"only {len(set(have) & keys)} of its {len(set(have))} committed runs are runs "
+           f"of this grid, so it cannot grow into it (a subset goes to another --out)")
     raise SweepDirError(
         f"--out {self.path} holds another sweep (grid {old.get('grid')}, size "
         f"{old.get('size')}, fingerprint {old.get('fingerprint')}, {self.committed()} parts "
-        f"committed); use another --out or --overwrite")
+        f"committed): {why}; use another --out or --overwrite")
+
+  def _readable_records(self) -> list[dict]:
+    out = []
+    for f in sorted(_listdir(self.parts)):
+      if f.endswith(".json"):
+        try:
+          rec = io.read_json(os.path.join(self.parts, f))
+        except (OSError, ValueError):
+          continue  # verify() removes it
+        if isinstance(rec, dict):
+          out.append(rec)
+    return out
+
+  def grow(self, fingerprint: str, new_rows: dict) -> int:
+    """Renumber every committed part of another fingerprint into this sweep's: `new_rows`
+    maps a run key to the columns that change ({"run_id", "compiled_group"}). Each part
+    is written again under a new name, then the old one removed, so that an interrupted
+    grow loses nothing (the rerun grows what is left; a run found in both is dropped from
+    the old part). Returns the number of runs kept."""
+    records = [r for r in self._readable_records() if all(k in r for k in RECORD_FIELDS)]
+    done = {k for r in records if r["fingerprint"] == fingerprint for k in r.get("run_keys", [])}
+    kept = len(done)
+    for rec in records:
+      if rec["fingerprint"] == fingerprint:
+        continue
+      old = os.path.join(self.parts, rec["part"])
+      keys = rec["run_keys"]
+      if not set(keys) <= done:
+        arrays = io.load_tree(old)
+        ids = [new_rows[k]["run_id"] for k in keys]
+        arrays["run_id"] = np.array(ids, np.int64)
+        rows = [{**row, **new_rows[k]} for row, k in zip(rec["rows"], keys)]
+        name = f"{rec['part'].split('-g')[0]}-g{fingerprint[:8]}"  # p000-r0000005-g1a2b3c4d
+        self.commit(name, rows, arrays, fingerprint, keys)
+        done |= set(keys)
+        kept += len(keys)
+      os.remove(old + ".json")
+      shutil.rmtree(old, ignore_errors=True)
+    return kept
 
   # ------------------------------------------------------------------------------ the lock
 
@@ -285,12 +341,14 @@ class SweepDir:
         out[rid] = {k: np.asarray(arrays[k][i]) for k in keys}
     return out
 
-  def commit(self, name: str, rows: list[dict], arrays: dict, fingerprint: str) -> None:
+  def commit(self, name: str, rows: list[dict], arrays: dict, fingerprint: str,
+             keys: Sequence[str] = ()) -> None:
+    """Save a chunk's arrays, then its record (`keys`: its runs' `Grid.run_keys`)."""
     path = os.path.join(self.parts, name)
     io.save_tree(path, arrays)
     io.write_json(path + ".json", {
         "part": name, "fingerprint": fingerprint, "run_ids": [r["run_id"] for r in rows],
-        "checksum": tree_checksum(path), "rows": rows})
+        "run_keys": list(keys), "checksum": tree_checksum(path), "rows": rows})
 
   def write_results(self, rows: Iterable[dict]) -> None:
     rows = sorted(rows, key=lambda r: r["run_id"])

@@ -23,8 +23,13 @@ def sweep_flags():
                        flag_values=fv)
   flags.DEFINE_integer("steps", None, "training steps T for every run (log cadence scaled to "
                        "keep about as many logged points)", flag_values=fv)
+  flags.DEFINE_multi_string("only", [], "LABEL=V1[,V2...]: only the runs whose label (an "
+                            "axis or point label, e.g. method=cutmix) takes one of these "
+                            "values; repeat for several labels. The full grid later grows "
+                            "from it in place", flag_values=fv)
   flags.DEFINE_string("out", None, "output directory (default runs/GRID-SIZE, plus the "
-                      "overrides when there are any)", flag_values=fv)
+                      "overrides when there are any); a finished sweep there grows into "
+                      "this one when all its runs are this grid's", flag_values=fv)
   flags.DEFINE_integer("chunk", None, "runs per compiled chunk (default: by device and size)",
                        flag_values=fv)
   flags.DEFINE_integer("vmap", None, "runs vmapped at once per device (default: 1 on CPU)",
@@ -61,13 +66,27 @@ def grid_list() -> str:
   return "\n".join(lines)
 
 
-def default_out(grid: Grid, seeds, steps, fixed: dict) -> str:
+def default_out(grid: Grid, seeds, steps, fixed: dict, only: dict = {}) -> str:
   """runs/GRID-SIZE, plus the overrides, so that another command gets another directory."""
   from jaxcut.cli import out_dir
   parts = [f"seeds{seeds}"] if seeds is not None else []
   parts += [f"steps{steps}"] if steps is not None else []
   parts += [f"{k}{v}" for k, v in sorted(fixed.items())]
+  parts += [f"only-{k}-{'_'.join(v)}" for k, v in sorted(only.items())]
   return out_dir(f"{grid.name}-{grid.size}", parts)
+
+
+def only_flags(values: Sequence[str]) -> dict:
+  """--only LABEL=V1,V2 (repeatable) as {label: [tokens]}."""
+  from jaxcut.cli import UsageError
+  out: dict = {}
+  for text in values:
+    label, eq, tokens = text.partition("=")
+    if not eq or not label.strip() or not tokens.strip():
+      raise UsageError(f"--only {text!r} must look like LABEL=VALUE[,VALUE...] (e.g. "
+                       f"--only method=cutmix)")
+    out.setdefault(label.strip(), []).extend(t.strip() for t in tokens.split(",") if t.strip())
+  return out
 
 
 def main(argv: Sequence[str]) -> int:
@@ -85,6 +104,7 @@ def main(argv: Sequence[str]) -> int:
     raise UsageError(f"--grid is required: one of {', '.join(grid_mod.available())} "
                      f"(--list describes them)")
   fixed = config_overrides(fv, skip=("steps",))
+  only = only_flags(fv.only)
   for name, value in (("chunk", fv.chunk), ("vmap", fv.vmap)):
     if value is not None and value < 1:
       raise UsageError(f"--{name}={value} must be an integer >= 1")
@@ -94,8 +114,8 @@ def main(argv: Sequence[str]) -> int:
     from jaxcut import distributed
     distributed.initialize(heartbeat_timeout_s=fv.heartbeat_timeout)
   grid = grid_mod.load(fv.grid, fv.size)
-  grid = grid_mod.with_overrides(grid, seeds=fv.seeds, steps=fv.steps, fixed=fixed)
-  out = fv.out or default_out(grid, fv.seeds, fv.steps, fixed)
+  grid = grid_mod.with_overrides(grid, seeds=fv.seeds, steps=fv.steps, fixed=fixed, only=only)
+  out = fv.out or default_out(grid, fv.seeds, fv.steps, fixed, only)
   result = run_sweep(grid, out, chunk=fv.chunk, width=fv.vmap, overwrite=fv.overwrite,
                      quiet=fv.quiet)
   import jax
