@@ -22,6 +22,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from jaxcut import io
+from jaxcut.analysis.contrasts import short
 from jaxcut.grid import Grid, Run
 from jaxcut.results import TIMING_COLUMNS, result_row  # noqa: F401 (TIMING_COLUMNS re-exported)
 from jaxcut.store import SweepDir, part_name
@@ -269,7 +270,7 @@ def summary_table(grid: Grid, rows: Sequence[dict]) -> str:
   head += "".join(f"{m:>22}" for m in grid.summary) + f"{'seeds':>7}"
   lines = [head]
   for key, members in cells.items():
-    line = "".join(f"{_short(v):<{w + 2}}" for v, w in zip(key, widths))
+    line = "".join(f"{short(v):<{w + 2}}" for v, w in zip(key, widths))
     for m in grid.summary:
       vals = np.array([float(r[m]) for r in members if r.get(m, "") != ""])
       if len(vals) == 0:
@@ -287,50 +288,12 @@ def summary_table(grid: Grid, rows: Sequence[dict]) -> str:
 
 def contrast_table(grid: Grid, rows: Sequence[dict]) -> str:
   """Paired differences (method a - method b) of a column over seeds, per setting of the
-  other labels, with 95% t-intervals (`grid.contrasts`). With one numeric label besides
-  method, it also names the value from which the difference stays significantly > 0."""
-  from jaxcut.stats import interval, paired
+  other labels, with 95% t-intervals (`grid.contrasts`, `jaxcut.analysis.contrasts`).
+  With one numeric label besides method, it also names the value from which the
+  difference stays significantly > 0."""
+  from jaxcut.analysis import contrasts
   others = [k for k in grid.label_names() if k != "method"]
   out = []
   for a, b, column in grid.contrasts:
-    cells: dict = {}
-    for row in rows:
-      if _truthy(row["diverged"]) or row.get(column, "") == "":
-        continue
-      key = tuple(str(row.get(k, "")) for k in others)
-      cells.setdefault(key, {}).setdefault(row["method"], {})[str(row["seed"])] = float(row[column])
-    widths = [max(len(k), 8) for k in others]
-    out += ["", f"paired {a} - {b}, {column}: mean [95% interval] over seeds",
-            "".join(f"{k:<{w + 2}}" for k, w in zip(others, widths)) + f"{'difference':>28}"]
-    above = []
-    for key, by in cells.items():
-      if a not in by or b not in by:
-        continue
-      q = interval(paired(by[a], by[b]))
-      sign = (">" if q["lo"] > 0 else "<" if q["hi"] < 0 else "~") if q["n"] > 1 else "?"
-      above.append((key, sign == ">"))
-      text = f"{q['mean']:+.3f} [{q['lo']:+.3f}, {q['hi']:+.3f}] {sign} 0"
-      out.append("".join(f"{_short(v):<{w + 2}}" for v, w in zip(key, widths)) + f"{text:>28}")
-    if len(others) == 1 and above and all(_is_number(k[0]) for k, _ in above):
-      above.sort(key=lambda x: float(x[0][0]))
-      start = next((i for i in range(len(above)) if all(ok for _, ok in above[i:])), None)
-      where = (f"from {others[0]} = {_short(above[start][0][0])} on" if start is not None
-               else "nowhere in this grid")
-      out.append(f"{a} {column} > {b} {column} (interval above 0) {where}")
+    out += [""] + contrasts.text(contrasts.contrast(rows, others, a, b, column))
   return "\n".join(out)
-
-
-def _is_number(v: str) -> bool:
-  try:
-    float(v)
-  except ValueError:
-    return False
-  return True
-
-
-def _short(v: str) -> str:
-  try:
-    x = float(v)
-  except ValueError:
-    return v
-  return f"{x:.4g}"

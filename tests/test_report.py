@@ -21,6 +21,8 @@ from jaxcut.store import load_trajectories, read_rows
 from jaxcut.driver import run_sweep
 from sweeps.paper import CUTMIX_BEST_OVERALL, PAPER
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 TINY = PRESETS["tiny"].replace(steps=20, log_every=5)
 
 
@@ -259,6 +261,16 @@ def test_dimension_grid_report_and_contrast_table(tmp_path):
     assert f"{mean:+.3f} [{lo:+.3f}, {hi:+.3f}]" in table, (d, table)
   start = next((d for i, d in enumerate(dims) if all(diffs[x][1] > 0 for x in dims[i:])), None)
   assert (f"from d = {start:g} on" if start else "nowhere in this grid") in table, table
+  # the same contrast in summary.md and claims.json (issue #28 item 5: it reached stdout only)
+  summary = open(os.path.join(out, "report", "summary.md")).read()
+  saved = json.load(open(os.path.join(out, "report", "claims.json")))["contrasts"]
+  assert [(k["a"], k["b"], k["column"]) for k in saved] == [("cutmix", "erm", "test_acc")]
+  for cell, d in zip(saved[0]["cells"], dims):
+    mean, lo, hi = diffs[d]
+    assert int(cell["at"]["d"]) == d and np.allclose([cell["mean"], cell["lo"], cell["hi"]],
+                                                     [mean, lo, hi], rtol=1e-9)
+    assert f"| {d:.4g} | {mean:+.3f} [{lo:+.3f}, {hi:+.3f}] | 3 |" in summary, summary
+  assert (f"from d = {start:g} on." if start else "nowhere in this grid.") in summary
   claim = {c["id"]: c for c in json.load(open(os.path.join(out, "report", "claims.json")))
            ["claims"]}["cutmix_overtakes_erm_with_d"]
   assert np.isclose(claim["quantities"]["test_acc_cutmix_minus_erm_at_d=20000"]["lo"],
@@ -351,3 +363,40 @@ def test_width_claim_needs_every_cell():
   bad = width_separation_everywhere(Ctx(sweep, rows(True), {}, ()))
   assert good["verdict"] == "supported" and "2 of 2 cells" in good["claim"]
   assert bad["verdict"] == "contradicted" and "1 of 2 cells" in bad["claim"]
+
+
+def test_a_contrast_is_asked_for_on_the_command_line(tmp_path):
+  """Issue #28 item 5: --contrast on a shipped grid's sweep (printed, recorded in grid.json,
+  reported) and on the report command; a bad one is one line before anything is written."""
+  out = str(tmp_path / "s")
+  r = subprocess.run([sys.executable, "-m", "jaxcut.sweep", "--grid=smoke", "--steps=20",
+                      "--seeds=3", "--quiet", "--contrast=cutmix,erm,test_acc_rare",
+                      f"--out={out}", "--report"], capture_output=True, text=True, cwd=ROOT)
+  assert r.returncode == 0, r.stderr
+  assert "paired cutmix - erm, test_acc_rare" in r.stdout
+  rows = read_rows(out)
+  for sd in ("0.25", "0.5"):
+    v = {m: {x["seed"]: float(x["test_acc_rare"]) for x in rows
+             if x["method"] == m and x["sigma_d"] == sd} for m in ("cutmix", "erm")}
+    mean, lo, hi = ci([v["cutmix"][s] - v["erm"][s] for s in v["erm"]])
+    assert f"{mean:+.3f} [{lo:+.3f}, {hi:+.3f}]" in r.stdout
+    assert f"| {float(sd):g} | {mean:+.3f} [{lo:+.3f}, {hi:+.3f}] | 3 |" in open(
+        os.path.join(out, "report", "summary.md")).read()
+  r = subprocess.run([sys.executable, "-m", "jaxcut.report", out, "--contrast",
+                      "cutout,erm,test_acc"], capture_output=True, text=True, cwd=ROOT)
+  assert r.returncode == 0, r.stderr
+  saved = json.load(open(os.path.join(out, "report", "claims.json")))["contrasts"]
+  assert [(k["a"], k["b"], k["column"]) for k in saved] == [
+      ("cutmix", "erm", "test_acc_rare"), ("cutout", "erm", "test_acc")]
+  before = open(os.path.join(out, "report", "summary.md")).read()
+  for args, needle in ((["--contrast=cutout,mixup,test_acc"], "the sweep has no mixup runs"),
+                       (["--contrast=cutout,erm,acc"], "'acc' is not a results.csv column"),
+                       (["--contrast=cutout,erm"], "must look like METHOD_A,METHOD_B,COLUMN")):
+    r = subprocess.run([sys.executable, "-m", "jaxcut.report", out, *args],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and needle in r.stderr, r.stderr
+  assert open(os.path.join(out, "report", "summary.md")).read() == before
+  r = subprocess.run([sys.executable, "-m", "jaxcut.sweep", "--grid=smoke",
+                      "--contrast=cutmix,mixup,test_acc", f"--out={tmp_path / 'x'}"],
+                     capture_output=True, text=True, cwd=ROOT)
+  assert r.returncode == 2 and "method 'mixup'" in r.stderr and not (tmp_path / "x").exists()

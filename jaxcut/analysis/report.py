@@ -4,7 +4,8 @@ what `python -m jaxcut.report DIR` runs).
 Writes into DIR/report/: the PNG figures the grid names (`Grid.figures`), `summary.md`
 (each claim the grid declares, `jaxcut.analysis.claims`, with its verdict,
 the numbers that decide it and the supporting evidence, as mean [95% interval] over
-seeds) and `claims.json` (the same, machine-readable). One verdict rule for every claim:
+seeds), the paired contrasts the grid names (or the caller asks for) and `claims.json`
+(the same, machine-readable). One verdict rule for every claim:
 `jaxcut.stats`. Diverged runs are left out and listed. The claim and figure functions are
 found again in the grid's module (grid.json's `source`, `jaxcut.grid.load`); a grid built
 in Python is passed in instead (`write_report(DIR, grid)`).
@@ -18,6 +19,7 @@ from typing import Sequence
 
 from jaxcut import io, stats
 from jaxcut.analysis import claims as claims_mod
+from jaxcut.analysis import contrasts as contrast_mod
 from jaxcut.analysis.figures import STANDARD
 from jaxcut.analysis.sweepdata import NoTrajectories, Sweep
 from jaxcut.config import InputError
@@ -53,7 +55,7 @@ def claim_table(results: list[dict]) -> list[str]:
 
 
 def summary_markdown(sweep: Sweep, results: list[dict], figures: list[str],
-                     warnings: Sequence[str] = ()) -> str:
+                     warnings: Sequence[str] = (), contrasts: Sequence[dict] = ()) -> str:
   g = sweep.grid
   counts = {v: sum(c["verdict"] == v for c in results) for v in stats.VERDICTS}
   lines = [f"# jaxcut report: grid `{g['name']}` ({g['size']} size)", "",
@@ -70,6 +72,14 @@ def summary_markdown(sweep: Sweep, results: list[dict], figures: list[str],
   lines += claim_table(results)
   if not results:
     lines.append("| (this grid declares no claims) | | | | |")
+  if contrasts:
+    lines += ["", "## Contrasts", "",
+              "Paired differences between two methods over the seeds both ran (same data "
+              "and init), at every setting of the other labels; `> 0`: the 95% interval "
+              "lies above 0, `< 0` below, `~ 0` it holds 0.", ""]
+    for k in contrasts:
+      lines += contrast_mod.markdown(k)
+    lines.pop()  # markdown() ends each section with a blank line
   lines += ["", "## Figures", ""]
   lines += [f"![{os.path.basename(f)}]({os.path.basename(f)})" for f in figures]
   return "\n".join(lines) + "\n"
@@ -119,17 +129,39 @@ def load(path: str) -> tuple[Sweep, list[str]]:
   return sweep, warnings
 
 
+def check_contrasts(sweep: Sweep, asked) -> None:
+  """Each (a, b, column) names two methods the sweep ran and one of its columns."""
+  methods = set(sweep.methods()) | {r["method"] for r in sweep.rows}
+  columns = set(sweep.rows[0]) if sweep.rows else set()
+  for c in asked:
+    if len(c) != 3:
+      raise ReportError(f"contrast {','.join(c)} must be METHOD_A,METHOD_B,COLUMN")
+    a, b, column = c
+    for m in (a, b):
+      if m not in methods:
+        raise ReportError(f"contrast {a},{b},{column}: the sweep has no {m} runs (it has "
+                          f"{', '.join(sorted(methods))})")
+    if column not in columns:
+      raise ReportError(f"contrast {a},{b},{column}: {column!r} is not a results.csv column "
+                        f"(e.g. {', '.join(c for c in sorted(columns) if c.startswith('test_acc'))})")
+
+
 def _close(figure) -> None:
   import matplotlib.pyplot as plt
   plt.close(figure)
 
 
-def write_report(path: str, grid=None) -> tuple[str, list[str]]:
+def write_report(path: str, grid=None, contrasts: Sequence[Sequence[str]] = ()
+                 ) -> tuple[str, list[str]]:
   """Write DIR/report/{*.png, summary.md, claims.json}; returns (summary path, figures).
-  `grid`: the Grid the sweep ran (default: loaded again from grid.json's source). Warnings
+  `grid`: the Grid the sweep ran (default: loaded again from grid.json's source).
+  `contrasts`: (method a, method b, column) beside the grid's own (grid.json). Warnings
   (incomplete sweep, diverged runs, a grid that no longer loads) go to stderr and into
   summary.md."""
   sweep, warnings = load(path)
+  asked = [tuple(c) for c in sweep.grid.get("contrasts") or []]
+  asked += [tuple(c) for c in contrasts if tuple(c) not in asked]
+  check_contrasts(sweep, asked)
   why = ""
   if grid is None:
     grid, why = study_of(sweep)
@@ -158,11 +190,14 @@ def write_report(path: str, grid=None) -> tuple[str, list[str]]:
     print(f"warning: {w}", file=sys.stderr)
   results = claims_mod.evaluate(sweep, sweep.grid.get("claims") or [],
                                 grid.claim_objects() if grid is not None else {}, why)
+  tables = [contrast_mod.contrast(sweep.rows, sweep.others, a, b, column)
+            for a, b, column in asked]
   io.write_json(os.path.join(out, "claims.json"), {"grid": sweep.grid["name"],
                                                    "rule": stats.RULE,
                                                    "diverged": sweep.diverged,
-                                                   "claims": results})
+                                                   "claims": results,
+                                                   "contrasts": tables})
   summary = os.path.join(out, "summary.md")
   with open(summary, "w") as f:
-    f.write(summary_markdown(sweep, results, figures, warnings))
+    f.write(summary_markdown(sweep, results, figures, warnings, tables))
   return summary, figures

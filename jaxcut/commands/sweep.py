@@ -27,6 +27,10 @@ def sweep_flags():
                             "axis or point label, e.g. method=cutmix) takes one of these "
                             "values; repeat for several labels. The full grid later grows "
                             "from it in place", flag_values=fv)
+  flags.DEFINE_multi_string("contrast", [], "A,B,COLUMN: also print (and report) the "
+                            "paired difference A - B of a results.csv column over seeds at "
+                            "every setting, e.g. cutmix,erm,test_acc_rare; repeatable",
+                            flag_values=fv)
   flags.DEFINE_string("out", None, "output directory (default runs/GRID-SIZE, plus the "
                       "overrides when there are any); a finished sweep there grows into "
                       "this one when all its runs are this grid's", flag_values=fv)
@@ -76,6 +80,16 @@ def default_out(grid: Grid, seeds, steps, fixed: dict, only: dict = {}) -> str:
   return out_dir(f"{grid.name}-{grid.size}", parts)
 
 
+def contrast_flag(text: str) -> tuple:
+  """--contrast A,B,COLUMN as (a, b, column)."""
+  from jaxcut.cli import UsageError
+  parts = tuple(x.strip() for x in text.split(","))
+  if len(parts) != 3 or not all(parts):
+    raise UsageError(f"--contrast {text!r} must look like METHOD_A,METHOD_B,COLUMN (e.g. "
+                     f"--contrast cutmix,erm,test_acc_rare)")
+  return parts
+
+
 def only_flags(values: Sequence[str]) -> dict:
   """--only LABEL=V1,V2 (repeatable) as {label: [tokens]}."""
   from jaxcut.cli import UsageError
@@ -115,6 +129,11 @@ def main(argv: Sequence[str]) -> int:
     distributed.initialize(heartbeat_timeout_s=fv.heartbeat_timeout)
   grid = grid_mod.load(fv.grid, fv.size)
   grid = grid_mod.with_overrides(grid, seeds=fv.seeds, steps=fv.steps, fixed=fixed, only=only)
+  if fv.contrast:
+    import dataclasses
+    asked = tuple(contrast_flag(c) for c in fv.contrast)
+    grid = dataclasses.replace(grid, contrasts=grid.contrasts + tuple(
+        c for c in asked if c not in grid.contrasts))
   out = fv.out or default_out(grid, fv.seeds, fv.steps, fixed, only)
   result = run_sweep(grid, out, chunk=fv.chunk, width=fv.vmap, overwrite=fv.overwrite,
                      quiet=fv.quiet)
