@@ -202,10 +202,15 @@ class Grid:
     if self.figures is None:
       from jaxcut.analysis.figures import STANDARD
       return STANDARD
+    labels = self.label_names()
     for f in self.figures:
       if not callable(f):
         raise GridError(f"grid {self.name}: figures= holds {f!r}, which is not a function "
                         f"of (sweep, out)")
+      bad = [k for k in getattr(f, "at", {}) if k not in labels]
+      if bad:
+        raise GridError(f"grid {self.name}: figure {f.__name__} is drawn at {bad[0]}=..., "
+                        f"which the grid does not sweep (labels: {', '.join(labels)})")
     return tuple(self.figures)
 
   def run_keys(self, runs: Optional[Sequence[Run]] = None) -> list[str]:

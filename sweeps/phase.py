@@ -12,8 +12,8 @@ from typing import Optional
 
 import numpy as np
 
-from jaxcut.analysis.figures import (STANDARD, Drawn, axes_text, cell_means, pyplot, save,
-                                     shape_text, title)
+from jaxcut.analysis.figures import (STANDARD, Drawn, axes_text, cell_means, log_edges, pyplot,
+                                     save, shape_text, title, value_ticks)
 from jaxcut.analysis.sweepdata import Sweep, col
 from jaxcut.config import Config
 from jaxcut.grid import Axis, Grid
@@ -34,16 +34,15 @@ def fig_phase(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
   methods = sweep.methods()
   fig, axes = plt.subplots(1, len(methods), figsize=(max(6.5, 4.6 * len(methods)), 4.4),
                            squeeze=False, layout="constrained")
-  from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
   for ax, m in zip(axes[0], methods):
     xs, ys, grid = cell_means(fq, sd, acc, meth == m)
-    im = ax.pcolormesh(xs, ys, grid, shading="nearest", vmin=0.5, vmax=1.0, cmap="viridis")
+    # cells span geometric midpoints, so that coarse or uneven log axes place them right
+    im = ax.pcolormesh(log_edges(xs), log_edges(ys), grid, shading="flat", vmin=0.5,
+                       vmax=1.0, cmap="viridis")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    for axis in (ax.xaxis, ax.yaxis):  # ticks at 1, 2, 5 x 10^k, plain numbers
-      axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-      axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-      axis.set_minor_formatter(NullFormatter())
+    value_ticks(ax.xaxis, xs)
+    value_ticks(ax.yaxis, ys)
     axes_text(ax, m, "probe feature frequency per sample", "sigma_d (dominant noise)",
                legend=False)
   fig.colorbar(im, ax=axes[0].tolist(), label="test accuracy, probe group")

@@ -16,6 +16,7 @@ from conftest import ci
 from jaxcut.analysis.figures import STANDARD
 from jaxcut.grid import Axis, Grid
 from jaxcut.analysis.report import write_report
+from jaxcut.analysis.sweepdata import Sweep
 from jaxcut.stats import fmt
 from jaxcut.store import load_trajectories, read_rows
 from jaxcut.driver import run_sweep
@@ -286,18 +287,74 @@ def test_figures_are_the_ones_the_grid_names_not_guessed_from_its_axes(tmp_path)
   from sweeps.phase import fig_phase
   base = TINY.replace(group_names=("common", "probe"), group_counts=(1, 1),
                       group_masses=(0.5, 0.5), backend="gram")
+  freqs = (1 / 4, 1 / 16, 1 / 64)
   g = Grid(name="ph", base=base, seeds=2,
-           axes=(Axis("probe_freq", (0.5, 0.1, 0.02), fields=lambda q: {"group_masses": (1 - q, q)}),
+           axes=(Axis("probe_freq", freqs, fields=lambda q: {"group_masses": (1 - q, q)}),
                  Axis("sigma_d", (0.1, 0.5))), figures=(fig_phase,))
   out = str(tmp_path / "ph")
   run_sweep(g, out, quiet=True)
   _, figures = write_report(out, g)
   assert [os.path.basename(f) for f in figures] == ["phase.png"]
   valid_png(os.path.join(out, "report", "phase.png"))
+  # issue #28 item 6: cells at geometric midpoints (edges were at -0.0078 on a log axis, the
+  # 1/64 column a sliver), ticks at the grid's own values
+  ax = fig_phase(Sweep(out)).figure.axes[0]
+  edges = ax.collections[0].get_coordinates()[0, :, 0]
+  np.testing.assert_allclose(edges, [1 / 128, 1 / 32, 1 / 8, 1 / 2], rtol=1e-12)
+  np.testing.assert_allclose(sorted(ax.get_xticks()), sorted(freqs), rtol=1e-12)
+  assert [t.get_text() for t in ax.get_xticklabels()] == ["0.0156", "0.0625", "0.25"]
   _, figures = write_report(out, dataclasses.replace(g, figures=None))
   assert sorted(os.path.basename(f) for f in figures) == [
       "evenness.png", "noise_memorisation.png", "trajectories.png"]
   assert not os.path.exists(os.path.join(out, "report", "phase.png"))  # an old figure goes
+
+
+def test_figures_draw_the_setting_they_are_given(tmp_path):
+  """Issue #28 item 6: the standard figures drew the base setting only (benign: d = 100,
+  ||mu|| = 0, a flat line). `at(fig, label=value)` names the setting; without it, the
+  grid's first claim's setting; a label the grid does not sweep is refused."""
+  from jaxcut.analysis.figures import at, fig_trajectories
+  g = Grid(name="at", base=TINY, seeds=2, axes=(Axis("method", ("erm", "cutmix")),
+                                                  Axis("sigma_d", (0.25, 0.5))),
+           claims=(CUTMIX_BEST_OVERALL.at(sigma_d=0.5),))
+  out = str(tmp_path / "at")
+  run_sweep(g, out, quiet=True)
+  rows, traj = read_rows(out), load_trajectories(out)
+  where = {int(r): i for i, r in enumerate(traj["run_id"])}
+
+  def expected(sigma_d, method):  # first group's feature output, mean over seeds and signs
+    ids = [int(r["run_id"]) for r in rows if r["method"] == method and r["sigma_d"] == sigma_d]
+    f = np.stack([traj["trajectories"]["feature_output"][where[i]] for i in ids])
+    return f[:, :, :, 0].mean(-1).mean(0)
+
+  def drawn(figure, method="erm"):
+    line = next(l for l in figure.axes[0].lines if l.get_label() == method)
+    return line.get_ydata()
+
+  sweep = Sweep(out)
+  for sd in ("0.25", "0.5"):
+    fig = at(fig_trajectories, sigma_d=float(sd))(sweep).figure
+    for m in ("erm", "cutmix"):
+      np.testing.assert_allclose(drawn(fig, m), expected(sd, m), rtol=1e-6)
+    assert f"sigma_d={sd}" in fig._suptitle.get_text()
+  assert not np.allclose(expected("0.25", "erm"), expected("0.5", "erm"))
+  # the default: the first declared claim's setting (here sigma_d = 0.5), else the base
+  np.testing.assert_allclose(drawn(fig_trajectories(sweep).figure), expected("0.5", "erm"),
+                             rtol=1e-6)
+  sweep.grid["claims"] = []
+  np.testing.assert_allclose(drawn(fig_trajectories(sweep).figure), expected("0.25", "erm"),
+                             rtol=1e-6)
+  with pytest.raises(grid_mod.GridError, match="figure fig_trajectories is drawn at mu=..., "
+                     "which the grid does not sweep"):
+    dataclasses.replace(g, figures=(at(fig_trajectories, mu=4.0),)).runs()
+  from sweeps.phase import fig_phase
+  with pytest.raises(TypeError, match="takes no setting"):
+    at(fig_phase, sigma_d=0.5)
+  # the benign study draws its standard figures at a cell with signal
+  benign = grid_mod.load("benign")
+  assert [getattr(f, "at", None) for f in benign.figure_functions()][:3] == [
+      {"d": 550, "mu": 4.0}] * 3
+  assert {550} <= set(benign.axes[0].values) and {4.0} <= set(benign.axes[1].values)
 
 
 class _FakeSweep:

@@ -10,15 +10,23 @@ notebook:
     from jaxcut.analysis.sweepdata import Sweep
     fig_trajectories(Sweep("runs/rarity-cpu")).figure
 
+The standard figures draw one setting of the grid's other labels (`Sweep.rows_at`): the one
+named by `at(fig, label=value)` in `figures=`, else the setting of the grid's first
+declared claim, else the base setting (every label at its first value):
+
+    figures=(at(fig_trajectories, d=1000, mu=4.0), fig_noise, fig_evenness, fig_benign)
+
 Quantities are named as in docs/model.md: *feature output* s f_W(v_{s,k}) (the network on
 the feature alone) and *feature margin* sum_j <w_{s,j} - w_{-s,j}, v_{s,k}>.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import textwrap
-from typing import NamedTuple, Optional
+from typing import Any, Mapping, NamedTuple, Optional
 
 import numpy as np
 
@@ -82,9 +90,60 @@ def cell_means(x, y, values, sel=None):
   return xs, ys, np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
-def trajectory(sweep: Sweep, method: str, name: str):
-  """(steps, [R, time, ...] trajectory `name`) of the method's runs at the base setting."""
-  ids = [r["run_id"] for r in sweep.base_rows(method)]
+def at(fn, where: Optional[Mapping[str, Any]] = None, /, **labels):
+  """Figure `fn` (one taking `at=`, as the standard figures do) drawn at a setting:
+  `at(fig_trajectories, d=1000, mu=4.0)`, for a grid's `figures=`."""
+  if "at" not in inspect.signature(fn).parameters:
+    raise TypeError(f"figure {fn.__name__} takes no setting (no at= parameter)")
+  setting = {**dict(where or {}), **labels}
+
+  @functools.wraps(fn)
+  def drawn(sweep: Sweep, out: Optional[str] = None):
+    return fn(sweep, out, at=setting)
+  drawn.at = setting
+  return drawn
+
+
+def setting_of(sweep: Sweep, where: Optional[Mapping[str, Any]] = None) -> dict:
+  """The setting a figure draws: `where`, else the grid's first declared claim's, else {}
+  (the base setting)."""
+  if where is not None:
+    return dict(where)
+  claims = sweep.grid.get("claims") or []
+  return dict(claims[0].get("at") or {}) if claims else {}
+
+
+def rows_of(sweep: Sweep, where: Optional[Mapping[str, Any]] = None) -> list[dict]:
+  """The runs of every method at the figure's setting (`setting_of`)."""
+  return sweep.rows_at(setting_of(sweep, where))
+
+
+def log_edges(values) -> np.ndarray:
+  """[k + 1] cell edges for a heatmap on a log axis over the (sorted, positive) `values`:
+  geometric midpoints between neighbours, the outer edges as far out as the nearest
+  inner one (a lone value spans a factor 2)."""
+  v = np.sort(np.asarray(values, float))
+  if len(v) == 1:
+    return np.array([v[0] / np.sqrt(2), v[0] * np.sqrt(2)])
+  mid = np.sqrt(v[1:] * v[:-1])
+  return np.concatenate([[v[0] ** 2 / mid[0]], mid, [v[-1] ** 2 / mid[-1]]])
+
+
+def value_ticks(axis, values, most: int = 8) -> None:
+  """Ticks at the grid's own values (at most `most` of them, evenly thinned), as numbers."""
+  from matplotlib.ticker import FixedLocator, NullLocator
+  v = np.sort(np.asarray(values, float))
+  keep = v[np.unique(np.linspace(0, len(v) - 1, min(most, len(v))).round().astype(int))]
+  axis.set_major_locator(FixedLocator(keep))
+  axis.set_ticklabels([f"{x:.3g}" for x in keep])
+  axis.set_minor_locator(NullLocator())
+
+
+def trajectory(sweep: Sweep, method: str, name: str, rows: Optional[list] = None):
+  """(steps, [R, time, ...] trajectory `name`) of the method's runs among `rows` (default:
+  the base setting's)."""
+  rows = sweep.base_rows() if rows is None else rows
+  ids = [r["run_id"] for r in rows if r["method"] == method]
   return sweep.steps(ids[0]), sweep.trajectory(ids, name)
 
 
@@ -105,43 +164,47 @@ def save(fig, out, name) -> Drawn:
   return Drawn(path, fig)
 
 
-def fig_trajectories(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
+def fig_trajectories(sweep: Sweep, out: Optional[str] = None, at=None) -> Optional[Drawn]:
   """Feature output s f(v_{s,k}) over steps, first feature of each group (Figure 1)."""
   plt = pyplot()
+  rows = rows_of(sweep, at)
   groups = sweep.groups()
-  counts = [int(sweep.rows[0][f"count_{g}"]) for g in groups]
+  counts = [int(rows[0][f"count_{g}"]) for g in groups]
   first = np.concatenate([[0], np.cumsum(counts)[:-1]])
   show = sorted(set(np.linspace(0, len(groups) - 1, min(4, len(groups))).round().astype(int)))
   fig, axes = plt.subplots(1, len(show), figsize=(4.2 * len(show), 3.8), squeeze=False)
-  fo = {m: trajectory(sweep, m, "feature_output") for m in sweep.methods(sweep.base_rows())}
+  fo = {m: trajectory(sweep, m, "feature_output", rows) for m in sweep.methods(rows)}
   for ax, g, k in zip(axes[0], [groups[i] for i in show], first[show]):
     for m, (steps, f) in fo.items():  # f: [R, time, 2, K]
       band(ax, steps, f[:, :, :, k].mean(-1), COLORS[m], m)
     axes_text(ax, f"{g} feature (k={k})", "step", OUTPUT_LABEL)
   title(fig, f"Feature learning over time (mean +- sd over seeds; output on the feature "
-         f"alone, both signs averaged): {sweep.setting_text()}")
+         f"alone, both signs averaged): {sweep.setting_text(rows)}")
   return save(fig, out, "trajectories.png")
 
 
-def fig_noise(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
+def fig_noise(sweep: Sweep, out: Optional[str] = None, at=None) -> Optional[Drawn]:
   """rho (own-class filter) over steps, dominant vs background noise, per method."""
   plt = pyplot()
+  rows = rows_of(sweep, at)
   groups = sweep.groups()
   fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
   for t, (ax, kind) in enumerate(zip(axes, ("dominant", "background"))):
-    for m in sweep.methods(sweep.base_rows()):
-      steps, rm = trajectory(sweep, m, "rho_mean")  # [R, time, own/other, dom/bg, G]
-      w = np.array([[float(r[f"n_train_{g}"]) for g in groups] for r in sweep.base_rows(m)])
+    for m in sweep.methods(rows):
+      steps, rm = trajectory(sweep, m, "rho_mean", rows)  # [R, time, own/other, dom/bg, G]
+      w = np.array([[float(r[f"n_train_{g}"]) for g in groups] for r in rows
+                    if r["method"] == m])
       curves = (rm[:, :, 0, t, :] * w[:, None, :]).sum(-1) / w.sum(-1)[:, None]
       band(ax, steps, curves, COLORS[m], m)
     axes_text(ax, f"{kind} noise", "step", "mean rho (own-class filter)")
-  title(fig, f"Noise memorisation: {sweep.setting_text()}", 80)
+  title(fig, f"Noise memorisation: {sweep.setting_text(rows)}", 80)
   return save(fig, out, "noise_memorisation.png")
 
 
-def fig_evenness(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
+def fig_evenness(sweep: Sweep, out: Optional[str] = None, at=None) -> Optional[Drawn]:
+  """Shares of |per-patch output| on feature, dominant-noise and background patches."""
   plt = pyplot()
-  rows = sweep.base_rows()
+  rows = rows_of(sweep, at)
   methods = sweep.methods(rows)
   fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
   for ax, split in zip(axes, ("train", "test")):
@@ -156,7 +219,7 @@ def fig_evenness(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
     ax.set_xlabel("method")
     ax.set_title(f"{split} points", fontsize=10)
   axes[1].legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
-  title(fig, f"Evenness (which patches carry the output): {sweep.setting_text()}", 90)
+  title(fig, f"Evenness (which patches carry the output): {sweep.setting_text(rows)}", 90)
   return save(fig, out, "evenness.png")
 
 
