@@ -1,5 +1,5 @@
 """Print the exact versions installed here of jaxcut's dependencies (with the test and
-images extras), transitively: the contents of constraints.txt.
+images and frame extras), transitively: the contents of constraints.txt.
 
     python .ci/lock.py > constraints.txt     # after the suite passed with these versions
 """
@@ -30,7 +30,7 @@ def closure(root: str, extras: tuple) -> dict:
 
 
 def main() -> None:
-  pins = closure("jaxcut", ("test", "images"))
+  pins = closure("jaxcut", ("test", "images", "frame"))
   print(f"# exact versions the suite passed with (python {sys.version.split()[0]}); "
         "regenerate: python .ci/lock.py > constraints.txt")
   for name in sorted(pins):

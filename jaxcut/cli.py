@@ -42,12 +42,21 @@ def run(main: Callable[[Sequence[str]], int], argv: Sequence[str] | None = None)
   exits 130. Like Ctrl-C, it takes effect once the XLA call running at the time returns.
   """
   argv = list(sys.argv if argv is None else argv)
-  signal.signal(signal.SIGTERM, _terminate)
+  import threading
+  here = threading.current_thread() is threading.main_thread()  # signals go to it only
+  previous = signal.signal(signal.SIGTERM, _terminate) if here else None
   try:
-    code = main(argv)
+    try:
+      code = main(argv)
+    finally:
+      if here:
+        signal.signal(signal.SIGTERM, previous)
   except (flags.Error, InputError) as e:
     _one_line(f"error: {e}")
     sys.exit(2)
+  except BrokenPipeError:  # stdout closed by the reader (| head): nothing to say
+    sys.stderr.close()
+    os._exit(141)
   except OSError as e:  # the file system: a full disk, a path that vanished, permissions
     where = f" ({e.filename})" if e.filename else ""
     _one_line(f"error: the file system refused: {e.strerror or e}{where}; what was "
@@ -70,11 +79,16 @@ def _one_line(text: str) -> None:
   sys.stderr.flush()
 
 
-def parse(fv: flags.FlagValues, argv: Sequence[str], epilog: str = "") -> list[str]:
-  """Parse argv into fv; --help prints the flags (and `epilog`) and exits 0; stray
-  arguments are errors."""
+def parse(fv: flags.FlagValues, argv: Sequence[str], epilog: str = "",
+          usage: str = "") -> list[str]:
+  """Parse argv into fv; --help prints `usage`, the flags (and `epilog`) and exits 0;
+  stray arguments are errors."""
   if any(a in ("-h", "--help", "-help", "--helpfull") for a in argv[1:]):
-    print(fv.get_help() + (f"\n\n{epilog}" if epilog else ""))
+    # absl groups flags under their defining module's name: one list reads better
+    body = "\n".join(line for line in fv.get_help().splitlines()
+                     if not (line and not line[0].isspace() and line.endswith(":")))
+    print((f"{usage}\n\n" if usage else "") + "flags:\n" + body.strip("\n")
+          + (f"\n\n{epilog}" if epilog else ""))
     sys.exit(0)
   rest = fv(list(argv))
   if len(rest) > 1:

@@ -205,6 +205,18 @@ class Config:
       every -= 1
     return self.replace(steps=steps, log_every=every)
 
+  def log_note(self, before: "Config") -> str:
+    """'' or a note when `with_steps` could not keep `before`'s number of logged points
+    (log_every must divide T: a prime T logs every step)."""
+    want = max(1, before.steps // before.log_every)
+    got = self.steps // self.log_every
+    if got <= 2 * want:
+      return ""
+    near = max(want, round(self.steps / want) * want)
+    return (f"note: steps={self.steps} has no divisor near steps/{want}, so log_every="
+            f"{self.log_every} logs {got + 1} points (log_every must divide steps); "
+            f"steps={near} would log {want + 1}")
+
   def to_dict(self) -> dict:
     return {k: (list(v) if isinstance(v, tuple) else v)
             for k, v in dataclasses.asdict(self).items()}
@@ -245,8 +257,10 @@ class Config:
     """Raise ConfigError naming the first bad field and its allowed range."""
     def need(ok, field, allowed):
       if not ok:
-        raise ConfigError(f"{field}={getattr(self, field)!r} is out of range: "
-                          f"{field} must be {allowed}")
+        e = ConfigError(f"{field}={getattr(self, field)!r} is out of range: "
+                        f"{field} must be {allowed}")
+        e.field = field
+        raise e
     for f in ("P", "d", "n", "m", "steps", "log_every", "n_test", "C"):
       need(isinstance(getattr(self, f), int) and not isinstance(getattr(self, f), bool),
            f, "an integer")

@@ -257,7 +257,9 @@ def _now() -> str:
 
 
 def summary_table(grid: Grid, rows: Sequence[dict]) -> str:
-  """Mean +- sd over seeds of grid.summary columns, per combination of the grid's labels."""
+  """Mean +- sd over seeds of grid.summary columns, per combination of the grid's labels
+  (one seed: no sd)."""
+  from jaxcut.summary import aligned, mean_sd
   labels = ["method"] + [k for k in grid.label_names() if k != "method"]
   cells: dict = {}
   for row in rows:
@@ -265,24 +267,19 @@ def summary_table(grid: Grid, rows: Sequence[dict]) -> str:
       continue
     key = tuple(str(row.get(k, "")) for k in labels)
     cells.setdefault(key, []).append(row)
-  widths = [max(len(k), 8) for k in labels]
-  head = "".join(f"{k:<{w + 2}}" for k, w in zip(labels, widths))
-  head += "".join(f"{m:>22}" for m in grid.summary) + f"{'seeds':>7}"
-  lines = [head]
+  table = []
   for key, members in cells.items():
-    line = "".join(f"{short(v):<{w + 2}}" for v, w in zip(key, widths))
+    line = [short(v) for v in key]
     for m in grid.summary:
-      vals = np.array([float(r[m]) for r in members if r.get(m, "") != ""])
-      if len(vals) == 0:
-        line += f"{'-':>22}"
-      else:
-        sd = vals.std(ddof=1) if len(vals) > 1 else 0.0
-        line += f"{f'{vals.mean():.3f} +- {sd:.3f}':>22}"
-    lines.append(line + f"{len(members):>7}")
-  if len(lines) > 1 + MAX_TABLE_ROWS:
-    more = len(lines) - 1 - MAX_TABLE_ROWS
-    lines = lines[:1 + MAX_TABLE_ROWS] + [f"... and {more} more rows (every run is in "
-                                          f"results.csv; the report draws them)"]
+      vals = [float(r[m]) for r in members if r.get(m, "") != ""]
+      line.append(mean_sd(vals) if vals else "-")
+    table.append(line + [len(members)])
+  more = len(table) - MAX_TABLE_ROWS
+  lines = aligned(labels + list(grid.summary) + ["seeds"], table[:MAX_TABLE_ROWS],
+                  left=len(labels))
+  if more > 0:
+    lines.append(f"... and {more} more rows (every run is in results.csv; the report draws "
+                 f"them)")
   return "\n".join(lines)
 
 

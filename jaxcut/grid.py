@@ -136,11 +136,23 @@ class Grid:
           cfg = self.base.replace(**kw).validate()
         except ConfigError as e:
           where = ", ".join(f"{k}={v}" for k, v in labels.items())
-          raise GridError(f"grid {self.name} ({where}): {e}") from None
+          raise GridError(f"grid {self.name}{f' ({where})' if where else ''}"
+                          f"{self._file_line(getattr(e, 'field', ''))}: {e}") from None
         for s in range(self.seeds):
           runs.append(Run(len(runs), s, cfg, labels))
     self._check_columns(runs)
     return runs
+
+  def _file_line(self, field: str) -> str:
+    """', grid file F, line N' where the grid's file sets `field` (its first such line)."""
+    if not self.source.endswith(".py") or not os.path.isfile(self.source):
+      return ""
+    import re
+    with open(self.source) as f:
+      lines = f.read().splitlines()
+    hit = next((i + 1 for i, line in enumerate(lines)
+                if field and re.search(rf"\b{re.escape(field)}\s*=[^=]|['\"]{re.escape(field)}['\"]\s*:", line)), None)
+    return f", grid file {self.source}" + (f", line {hit}" if hit else "")
 
   def _check_columns(self, runs: Sequence[Run]) -> None:
     """summary= and contrasts= must name results.csv columns and methods the runs have."""
@@ -270,6 +282,11 @@ def setting_fields(cfg: Config, names: Sequence[str] = SETTING_FIELDS) -> dict:
   return {k: getattr(cfg, k) for k in names}
 
 
+def first_paragraph(doc: Optional[str]) -> str:
+  """A module docstring's first paragraph on one line: a grid's `description`."""
+  return " ".join((doc or "").strip().split("\n\n")[0].split())
+
+
 def available() -> list[str]:
   if not os.path.isdir(SWEEPS_DIR):
     return []
@@ -332,8 +349,8 @@ def load(name: str, size: Optional[str] = None) -> Grid:
                     f"{', '.join(known)}")
   try:
     grid = module.get_grid(size)
-  except InputError:
-    raise
+  except InputError as e:  # a bad value in the file's Config(...): name the file and line
+    raise GridError(f"grid file {path}{_line(e, path)}: {e}") from None
   except Exception as e:
     raise GridError(f"grid file {path}: get_grid({size!r}) raised {_where(e, path)}") from None
   if not isinstance(grid, Grid):
@@ -342,16 +359,26 @@ def load(name: str, size: Optional[str] = None) -> Grid:
   return dataclasses.replace(grid, size=size, source=source)
 
 
-def _where(e: Exception, path: str) -> str:
-  """'Type: message (line N)' of an exception raised by a grid file."""
+def _lineno(e: Exception, path: str) -> Optional[int]:
+  """The last line of `path` in the exception's traceback (or its own lineno)."""
   line = getattr(e, "lineno", None)
   tb = e.__traceback__
   while tb is not None:
     if tb.tb_frame.f_code.co_filename == path:
       line = tb.tb_lineno
     tb = tb.tb_next
+  return line
+
+
+def _line(e: Exception, path: str) -> str:
+  line = _lineno(e, path)
+  return f" (line {line})" if line else ""
+
+
+def _where(e: Exception, path: str) -> str:
+  """'Type: message (line N)' of an exception raised by a grid file."""
   text = getattr(e, "msg", None) or str(e)
-  return f"{type(e).__name__}: {text}" + (f" (line {line})" if line else "")
+  return f"{type(e).__name__}: {text}{_line(e, path)}"
 
 
 def with_overrides(grid: Grid, seeds: Optional[int] = None, steps: Optional[int] = None,

@@ -398,8 +398,8 @@ def read_results(path: str, frame: bool = False):
   """results.csv of a sweep directory, typed: a list of dicts of int, float, bool and str
   values, None where blank (a setting that does not apply, a diverged run's metrics).
 
-  frame=True returns a pandas DataFrame instead (pandas is not a dependency of jaxcut:
-  install it to use this).
+  frame=True returns a pandas DataFrame instead (pandas is an extra: pip install
+  'jaxcut[frame]').
   """
   rows = [{k: _typed(v) for k, v in r.items()} for r in read_rows(path)]
   if not frame:
@@ -407,7 +407,7 @@ def read_results(path: str, frame: bool = False):
   try:
     import pandas as pd
   except ImportError:
-    raise ImportError("read_results(..., frame=True) needs pandas: pip install pandas") from None
+    raise ImportError("read_results(..., frame=True) needs pandas: pip install 'jaxcut[frame]'") from None
   return pd.DataFrame(rows)
 
 

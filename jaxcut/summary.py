@@ -7,20 +7,37 @@ import numpy as np
 from jaxcut.config import Config
 
 
+def aligned(header, rows, left: int = 1) -> list[str]:
+  """Lines of a table whose columns are as wide as their widest entry, two spaces apart:
+  the first `left` columns left-aligned (labels), the others right-aligned (numbers), so
+  that large values never run together."""
+  table = [[str(x) for x in header]] + [[str(x) for x in r] for r in rows]
+  widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+  return ["  ".join(x.ljust(w) if i < left else x.rjust(w)
+                    for i, (x, w) in enumerate(zip(r, widths))).rstrip() for r in table]
+
+
+def mean_sd(values) -> str:
+  """'mean +- sd' over seeds; one seed has no sd: 'mean (1 seed)'."""
+  v = np.asarray(values, float)
+  if len(v) == 1:
+    return f"{v[0]:.3f} (1 seed)"
+  return f"{v.mean():.3f} +- {v.std(ddof=1):.3f}"
+
+
 def run_table(cfg: Config, seed: int, metrics: dict, seconds: float) -> str:
   """Per-group table of one run: mass, count, train points, feature output and margin, test
   accuracy (docs/model.md names each)."""
   how = "exact" if cfg.exact else "sampled"
   extra = {"cutout": f" C={cfg.C}", "cutmix": f" D_S={cfg.mixing}"}.get(cfg.method, "")
   lines = [f"{cfg.method} ({how}{extra})  P={cfg.P} d={cfg.d} n={cfg.n} T={cfg.steps} "
-           f"seed={seed}{'  backend=gram' if cfg.backend == 'gram' else ''}  [{seconds:.1f} s]",
-           f"{'group':<12}{'mass':>7}{'count':>7}{'n_train':>9}{'output':>9}{'margin':>9}"
-           f"{'test_acc':>10}"]
-  for g, name in enumerate(cfg.group_names):
-    lines.append(f"{name:<12}{cfg.group_masses[g]:>7.3f}{cfg.group_counts[g]:>7d}"
-                 f"{int(metrics['n_train_group'][g]):>9d}{float(metrics['output_group'][g]):>9.3f}"
-                 f"{float(metrics['margin_group'][g]):>9.3f}"
-                 f"{float(metrics['test_acc_group'][g]):>10.3f}")
+           f"seed={seed}{'  backend=gram' if cfg.backend == 'gram' else ''}  [{seconds:.1f} s]"]
+  lines += aligned(
+      ["group", "mass", "count", "n_train", "output", "margin", "test_acc"],
+      [[name, f"{cfg.group_masses[g]:.3f}", cfg.group_counts[g],
+        int(metrics["n_train_group"][g]), f"{float(metrics['output_group'][g]):.3f}",
+        f"{float(metrics['margin_group'][g]):.3f}",
+        f"{float(metrics['test_acc_group'][g]):.3f}"] for g, name in enumerate(cfg.group_names)])
   sh, st = np.asarray(metrics["train_share"]), np.asarray(metrics["test_share"])
   lines += [f"test acc {float(metrics['test_acc']):.3f}  train acc "
             f"{float(metrics['train_acc']):.3f}  train loss {float(metrics['train_loss']):.4f}",

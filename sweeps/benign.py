@@ -26,7 +26,7 @@ from jaxcut.analysis.figures import (STANDARD, at, Drawn, axes_text, cell_means,
                                      shape_text, title)
 from jaxcut.analysis.sweepdata import Sweep, col
 from jaxcut.config import Config
-from jaxcut.grid import Axis, Grid
+from jaxcut.grid import Axis, Grid, first_paragraph
 from jaxcut.stats import interval, verdict
 
 SIZES = ("cpu", "paper")
@@ -143,4 +143,4 @@ def get_grid(size):
       mus, ds, seeds, summary=("test_acc", "test_acc_clean", "train_acc"),
       claims=(BENIGN_THRESHOLD_SCALING,),
       figures=tuple(at(f, SHOWN) for f in STANDARD) + (fig_benign,),
-      description=__doc__.splitlines()[0])
+      description=first_paragraph(__doc__))

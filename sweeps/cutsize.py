@@ -25,7 +25,7 @@ from jaxcut.analysis.figures import (STANDARD, Drawn, axes_text, pyplot, save, s
                                      title)
 from jaxcut.analysis.sweepdata import Sweep, col, rare_of
 from jaxcut.config import PRESETS
-from jaxcut.grid import Grid, setting_fields
+from jaxcut.grid import Grid, first_paragraph, setting_fields
 from jaxcut.stats import interval, paired, verdict
 
 SIZES = ("cpu", "paper")
@@ -196,5 +196,5 @@ def get_grid(size):
               labels=("setting", "ratio", "rare_mass"), seeds=16 if size == "cpu" else 32,
               summary=("test_acc_rare", "test_acc_extreme", "test_acc"),
               claims=tuple(claims), figures=STANDARD + (fig_cutsize,),
-              description=__doc__.splitlines()[0])
+              description=first_paragraph(__doc__))
 

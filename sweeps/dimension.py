@@ -18,7 +18,7 @@ from jaxcut.analysis.figures import (COLORS, STANDARD, Drawn, axes_text, errorba
                                      save, shape_text, title)
 from jaxcut.analysis.sweepdata import Sweep, by_seed, col, rare_of
 from jaxcut.config import PRESETS
-from jaxcut.grid import Axis, Grid
+from jaxcut.grid import Axis, Grid, first_paragraph
 from jaxcut.stats import interval, paired, verdict
 from sweeps.paper import PAPER
 
@@ -115,4 +115,4 @@ def get_grid(size):
       # the paper's claims where its regime is: the largest d
       claims=tuple(c.at(d=DIMS[size][-1]) for c in PAPER) + (CUTMIX_OVERTAKES_ERM_WITH_D,),
       figures=STANDARD + (fig_dimension,),
-      description=__doc__.splitlines()[0])
+      description=first_paragraph(__doc__))

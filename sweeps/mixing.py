@@ -21,7 +21,7 @@ from jaxcut.analysis.figures import (STANDARD, Drawn, axes_text, errorbar, pyplo
                                      title)
 from jaxcut.analysis.sweepdata import Sweep, by_seed, col
 from jaxcut.config import PRESETS
-from jaxcut.grid import Axis, Grid, setting_fields
+from jaxcut.grid import Axis, Grid, first_paragraph, setting_fields
 from jaxcut.stats import interval, paired, verdict
 
 SIZES = ("cpu", "paper")
@@ -174,4 +174,4 @@ def get_grid(size):
               seeds=16 if size == "cpu" else 32,
               summary=("test_acc_rare", "test_acc_extreme", "test_acc", "share_train_feature"),
               claims=tuple(claims), figures=STANDARD + (fig_mixing,),
-              description=__doc__.splitlines()[0])
+              description=first_paragraph(__doc__))

@@ -12,7 +12,7 @@ import numpy as np
 from jaxcut.analysis.figures import STANDARD, Drawn, axes_text, pyplot, save, shape_text, title
 from jaxcut.analysis.sweepdata import Sweep, rare_of
 from jaxcut.config import PRESETS
-from jaxcut.grid import Axis, Grid
+from jaxcut.grid import Axis, Grid, first_paragraph
 from sweeps.paper import PAPER
 
 SIZES = ("cpu", "paper")
@@ -59,4 +59,4 @@ def get_grid(size):
             Axis("sigma_b", tuple(round(base.sigma_b * s, 6) for s in SCALES))),
       summary=("test_acc_rare", "test_acc", "output_rare"),
       claims=PAPER, figures=STANDARD + (fig_noise_grid,),
-      description=__doc__.splitlines()[0])
+      description=first_paragraph(__doc__))

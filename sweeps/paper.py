@@ -13,7 +13,7 @@ from jaxcut import stats
 from jaxcut.analysis.claims import Claim, Ctx, result
 from jaxcut.analysis.sweepdata import METHOD_ORDER
 from jaxcut.config import PRESETS
-from jaxcut.grid import Axis, Grid
+from jaxcut.grid import Axis, Grid, first_paragraph
 from jaxcut.stats import interval, paired, verdict
 
 SIZES = ("cpu", "paper")
@@ -192,4 +192,4 @@ def get_grid(size):
               axes=(Axis("method", ("erm", "cutout", "cutmix")),),
               summary=("test_acc_common", "test_acc_rare", "test_acc_extreme", "test_acc",
                        "output_rare"),
-              claims=PAPER, description=__doc__.splitlines()[0])
+              claims=PAPER, description=first_paragraph(__doc__))

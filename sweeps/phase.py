@@ -16,7 +16,7 @@ from jaxcut.analysis.figures import (STANDARD, Drawn, axes_text, cell_means, log
                                      save, shape_text, title, value_ticks)
 from jaxcut.analysis.sweepdata import Sweep, col
 from jaxcut.config import Config
-from jaxcut.grid import Axis, Grid
+from jaxcut.grid import Axis, Grid, first_paragraph
 
 SIZES = ("cpu", "full")
 POINTS = {"cpu": 20, "full": 100}
@@ -64,4 +64,4 @@ def get_grid(size):
       summary=("test_acc_probe", "output_probe", "test_acc"),
       # no claims: one method per sweep (--set method=...), and every claim compares methods
       figures=STANDARD + (fig_phase,),
-      description=__doc__.splitlines()[0])
+      description=first_paragraph(__doc__))

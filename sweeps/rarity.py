@@ -17,7 +17,7 @@ from jaxcut.analysis.figures import (COLORS, MARGIN_LABEL, OUTPUT_LABEL, STANDAR
                                      axes_text, errorbar, pyplot, save, shape_text, title)
 from jaxcut.analysis.sweepdata import METHOD_ORDER, Sweep, col
 from jaxcut.config import PRESETS
-from jaxcut.grid import Axis, Grid
+from jaxcut.grid import Axis, Grid, first_paragraph
 from jaxcut.stats import interval, paired, verdict
 from sweeps.paper import PAPER
 
@@ -88,4 +88,4 @@ def get_grid(size):
       # feature at n = 100, ~9 at n = 300), and the thresholds along the whole curve
       claims=tuple(c.at(probe_freq=FREQS[3]) for c in PAPER) + (RARITY_THRESHOLDS,),
       figures=STANDARD + (fig_rarity,),
-      description=__doc__.splitlines()[0])
+      description=first_paragraph(__doc__))

@@ -24,7 +24,7 @@ from jaxcut.analysis.figures import (COLORS, STANDARD, Drawn, axes_text, errorba
                                      save, title)
 from jaxcut.analysis.sweepdata import Sweep, col
 from jaxcut.config import PRESETS
-from jaxcut.grid import Axis, Grid
+from jaxcut.grid import Axis, Grid, first_paragraph
 from jaxcut.stats import interval
 from sweeps.paper import PAPER, THREE_WAY_SEPARATION
 
@@ -91,4 +91,4 @@ def get_grid(size):
       summary=("test_acc_common", "test_acc_rare", "test_acc_extreme", "test_acc"),
       contrasts=(("cutout", "erm", "test_acc_rare"), ("cutmix", "cutout", "test_acc_extreme")),
       claims=tuple(claims), figures=STANDARD + (fig_regime,),
-      description=__doc__.splitlines()[0])
+      description=first_paragraph(__doc__))

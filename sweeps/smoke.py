@@ -1,7 +1,7 @@
 """Smoke: tiny shapes, 3 methods x 2 noise levels x 2 seeds; seconds, for tests and first contact."""
 
 from jaxcut.config import PRESETS
-from jaxcut.grid import Axis, Grid
+from jaxcut.grid import Axis, Grid, first_paragraph
 from sweeps.paper import PAPER
 
 SIZES = ("cpu",)
@@ -13,4 +13,4 @@ def get_grid(size):
               axes=(Axis("method", ("erm", "cutout", "cutmix")),
                     Axis("sigma_d", (0.25, 0.5))),
               summary=("test_acc", "test_acc_rare", "output_rare"), claims=PAPER,
-              description=__doc__.splitlines()[0])
+              description=first_paragraph(__doc__))

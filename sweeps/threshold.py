@@ -23,7 +23,7 @@ from jaxcut.analysis.figures import (COLORS, STANDARD, Drawn, axes_text, errorba
                                      save, shape_text, title)
 from jaxcut.analysis.sweepdata import METHOD_ORDER, Sweep
 from jaxcut.config import Config
-from jaxcut.grid import Axis, Grid
+from jaxcut.grid import Axis, Grid, first_paragraph
 from jaxcut.stats import interval, paired, verdict
 
 SIZES = ("cpu", "paper")
@@ -177,4 +177,4 @@ def get_grid(size):
       axes=(Axis("method", ("erm", "cutout", "cutmix")),),
       summary=("test_acc_g0", "test_acc_g2", "test_acc_g4", "test_acc_g6"),
       claims=THRESHOLD, figures=STANDARD + (fig_threshold,),
-      description=__doc__.splitlines()[0])
+      description=first_paragraph(__doc__))

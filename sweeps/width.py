@@ -21,7 +21,7 @@ from jaxcut.analysis.figures import (COLORS, STANDARD, Drawn, axes_text, errorba
                                      save, title)
 from jaxcut.analysis.sweepdata import Sweep, col, extreme_of, rare_of
 from jaxcut.config import ACTIVATIONS, PRESETS
-from jaxcut.grid import Axis, Grid, setting_fields
+from jaxcut.grid import Axis, Grid, first_paragraph, setting_fields
 from jaxcut.stats import interval
 from sweeps.paper import THREE_WAY_SEPARATION, three_way_separation
 
@@ -103,4 +103,4 @@ def get_grid(size):
                     Axis("method", ("erm", "cutout", "cutmix"))),
               summary=("test_acc_rare", "test_acc_extreme", "test_acc"),
               claims=tuple(claims), figures=STANDARD + (fig_width,),
-              description=__doc__.splitlines()[0])
+              description=first_paragraph(__doc__))

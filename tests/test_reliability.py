@@ -340,3 +340,25 @@ def test_train_out_is_protected_as_a_sweeps_is(quick, tmp_path):
   r = cli("jaxcut.train", *tiny, "--seed=3", "--overwrite", f"--out={run}")
   assert r.returncode == 0, r.stderr
   assert json.load(open(os.path.join(run, "metrics.json")))["seed"] == 3
+
+
+def test_results_read_as_a_data_frame(quick):
+  """Issue #28 item 7: read_results(frame=True) needs pandas, which is now the `frame`
+  extra (and in `test`, so that this runs in CI)."""
+  rows = read_results(quick[0])
+  df = read_results(quick[0], frame=True)
+  assert list(df.columns) == list(rows[0]) and len(df) == len(rows) == 6
+  assert df["test_acc"].tolist() == [r["test_acc"] for r in rows]
+  assert df["method"].tolist() == [r["method"] for r in rows]
+
+
+def test_one_seed_says_there_is_no_sd(quick, tmp_path):
+  """Issue #28 item 7: one seed printed `+- 0.000` and "1 seeds"."""
+  from jaxcut.analysis.report import write_report
+  out = copy(quick, tmp_path)
+  summary, _ = write_report(out)
+  text = open(summary).read()
+  assert "6 runs, 1 seed (so no sd and no intervals: they need >= 2 seeds)" in text
+  assert "1 seeds" not in text
+  r = sweep(*QUICK, f"--out={out}")
+  assert "(1 seed)" in r.stdout and "+- 0.000" not in r.stdout

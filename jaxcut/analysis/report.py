@@ -59,15 +59,21 @@ def summary_markdown(sweep: Sweep, results: list[dict], figures: list[str],
   g = sweep.grid
   counts = {v: sum(c["verdict"] == v for c in results) for v in stats.VERDICTS}
   lines = [f"# jaxcut report: grid `{g['name']}` ({g['size']} size)", "",
-           f"{len(sweep.rows) + len(sweep.diverged)} runs, {sweep.seeds()} seeds. jaxcut "
-           f"{sweep.manifest['jaxcut_version']}, jax {sweep.manifest['jax_version']}, "
-           f"{sweep.manifest['backend']}.", "",
+           f"{len(sweep.rows) + len(sweep.diverged)} runs, " + (
+               f"{sweep.seeds()} seeds" if sweep.seeds() != 1 else
+               "1 seed (so no sd and no intervals: they need >= 2 seeds)") +
+           f". jaxcut {sweep.manifest['jaxcut_version']}, jax "
+           f"{sweep.manifest['jax_version']}, {sweep.manifest['backend']}.", "",
            f"Verdict rule (every claim): {stats.RULE}. Numbers are mean [95% Student-t "
            "interval] (n seeds); differences between methods are paired by seed (same "
            "data and init). Claims are decided in per-group test accuracy where they can "
            "be; feature outputs and margins are evidence (docs/model.md defines every "
            "quantity).", "",
            "Verdicts: " + ", ".join(f"{n} {v}" for v, n in counts.items() if n) + ".", ""]
+  if g.get("only"):
+    lines += ["A subset of the grid: only " + "; ".join(
+        f"{k} in {{{', '.join(map(str, v))}}}" for k, v in g["only"].items()) +
+        " (`--only`).", ""]
   lines += [f"**Warning: {w}.**" for w in warnings] + ([""] if warnings else [])
   lines += claim_table(results)
   if not results:

@@ -29,7 +29,7 @@ def realdata_flags():
     show = lambda v: ",".join(map(str, v)) if isinstance(v, tuple) else (v if v != "" else "''")
     return _help(name) + " [" + ", ".join(f"{k}: {show(v)}" for k, v in shown.items()) + "]"
 
-  flags.DEFINE_enum("dataset", "digits", list(DATASETS), field_help("dataset") + " (picks "
+  flags.DEFINE_enum("dataset", "digits", list(DATASETS), _help("dataset") + " (picks "
                     "the preset the other settings override)", flag_values=fv)
   define_fields_flags(fv, RealConfig, field_help, skip=("dataset",))
   flags.DEFINE_string("out", None, "output directory (default runs/realdata-DATASET, plus "
@@ -61,7 +61,7 @@ def default_out(dataset: str, kw: dict) -> str:
 def main(argv: Sequence[str]) -> int:
   from jaxcut.cli import parse
   fv = realdata_flags()
-  parse(fv, argv, epilog="Settings: every flag above overrides the --dataset preset "
+  parse(fv, argv, usage="usage: python -m jaxcut.realdata [--dataset digits|cifar10] [--FIELD=VALUE ...] [--report] [--out DIR]", epilog="Settings: every flag above overrides the --dataset preset "
         "(docs/realdata.md). Output: results.csv (one row per method and seed), "
         "eval_set.npz, parts/, cscore/, report/.")
   cfg, kw = resolve(fv)

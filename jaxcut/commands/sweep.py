@@ -9,6 +9,11 @@ from typing import Sequence
 from jaxcut.driver import contrast_table, run_sweep, summary_table
 from jaxcut.grid import Grid
 
+USAGE = """usage: python -m jaxcut.sweep --grid NAME [--size SIZE] [--seeds N] [--steps T]
+                          [--only LABEL=V,...] [--FIELD=VALUE ...] [--out DIR] [--report]
+       python -m jaxcut.sweep --list"""
+
+
 def sweep_flags():
   from absl import flags
   from jaxcut.flags import define_config_flags
@@ -17,12 +22,14 @@ def sweep_flags():
                       "to a grid .py file", flag_values=fv)
   flags.DEFINE_bool("list", False, "list the grids with their sizes and run counts, and exit",
                     flag_values=fv)
-  flags.DEFINE_string("size", None, "grid size: the grid's first (cpu: minutes on a laptop), "
-                      "or paper", flag_values=fv)
+  flags.DEFINE_string("size", None, "grid size, one of the grid's own (--list names them; "
+                      "default: its first, cpu, minutes on a laptop)", flag_values=fv)
   flags.DEFINE_integer("seeds", None, "seeds per grid point (overrides the grid)",
                        flag_values=fv)
-  flags.DEFINE_integer("steps", None, "training steps T for every run (log cadence scaled to "
-                       "keep about as many logged points)", flag_values=fv)
+  flags.DEFINE_integer("steps", None, "training steps T for every run; log_every becomes the "
+                       "largest divisor of T that keeps at least as many logged points (a "
+                       "note says when T has none near: a prime T logs every step)",
+                       flag_values=fv)
   flags.DEFINE_multi_string("only", [], "LABEL=V1[,V2...]: only the runs whose label (an "
                             "axis or point label, e.g. method=cutmix) takes one of these "
                             "values; repeat for several labels. The full grid later grows "
@@ -66,7 +73,10 @@ def grid_list() -> str:
       desc = grid_mod.load(name).description
     except Exception as e:  # a broken grid file is listed, not fatal
       counts, desc = "-", f"(does not load: {e})"
-    lines.append(f"  {name:<10} {desc}\n  {'':<10} sizes: {counts}")
+    import textwrap
+    text = textwrap.wrap(desc, 92) or [""]
+    lines += [f"  {name if i == 0 else '':<10} {t}" for i, t in enumerate(text)]
+    lines.append(f"  {'':<10} sizes: {counts}")
   return "\n".join(lines)
 
 
@@ -78,6 +88,11 @@ def default_out(grid: Grid, seeds, steps, fixed: dict, only: dict = {}) -> str:
   parts += [f"{k}{v}" for k, v in sorted(fixed.items())]
   parts += [f"only-{k}-{'_'.join(v)}" for k, v in sorted(only.items())]
   return out_dir(f"{grid.name}-{grid.size}", parts)
+
+
+def jax_main() -> bool:
+  from jaxcut.distributed import is_main
+  return is_main()
 
 
 def contrast_flag(text: str) -> tuple:
@@ -108,7 +123,7 @@ def main(argv: Sequence[str]) -> int:
   from jaxcut.cli import UsageError, parse
   from jaxcut.flags import config_overrides
   fv = sweep_flags()
-  parse(fv, argv, epilog="Grids: " + ", ".join(grid_mod.available()) + " (--list: sizes and "
+  parse(fv, argv, usage=USAGE, epilog="Grids: " + ", ".join(grid_mod.available()) + " (--list: sizes and "
         "run counts). Overrides: --FIELD=VALUE or --set FIELD=VALUE fix a config field for "
         "every run.")
   if fv.list:
@@ -127,13 +142,17 @@ def main(argv: Sequence[str]) -> int:
   if fv.distributed:
     from jaxcut import distributed
     distributed.initialize(heartbeat_timeout_s=fv.heartbeat_timeout)
-  grid = grid_mod.load(fv.grid, fv.size)
+  grid = before = grid_mod.load(fv.grid, fv.size)
   grid = grid_mod.with_overrides(grid, seeds=fv.seeds, steps=fv.steps, fixed=fixed, only=only)
   if fv.contrast:
     import dataclasses
     asked = tuple(contrast_flag(c) for c in fv.contrast)
     grid = dataclasses.replace(grid, contrasts=grid.contrasts + tuple(
         c for c in asked if c not in grid.contrasts))
+  note = grid.base.log_note(before.base) if fv.steps is not None else ""
+  if note and jax_main():
+    import sys
+    print(note, file=sys.stderr)
   out = fv.out or default_out(grid, fv.seeds, fv.steps, fixed, only)
   result = run_sweep(grid, out, chunk=fv.chunk, width=fv.vmap, overwrite=fv.overwrite,
                      quiet=fv.quiet)

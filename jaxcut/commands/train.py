@@ -45,14 +45,18 @@ def train_config(fv: flags.FlagValues) -> Config:
     kw["exact"] = False
   cfg = preset(fv.preset)
   if "steps" in kw and "log_every" not in kw:
-    cfg = cfg.with_steps(int(kw.pop("steps")))
+    cfg, before = cfg.with_steps(int(kw.pop("steps"))), cfg
+    note = cfg.log_note(before)
+    if note:
+      import sys
+      print(note, file=sys.stderr)
   return cfg.replace(**kw).validate()
 
 
 def main(argv: Sequence[str]) -> int:
   """python -m jaxcut.train: one run, a per-group table, optional files under --out."""
   fv = train_flags()
-  parse(fv, argv)
+  parse(fv, argv, usage="usage: python -m jaxcut.train [--preset NAME] [--FIELD=VALUE ...] [--seed S] [--out DIR]")
   cfg = train_config(fv)
   from jaxcut import runtime
   runtime.configure(fv.cache_dir)
