@@ -24,7 +24,7 @@ from typing import Any, Mapping, Optional, Tuple
 import flax.struct
 import numpy as np
 
-METHODS = ("erm", "cutout", "cutmix")
+METHODS = ("erm", "cutout", "cutmix", "mixup")
 ACTIVATIONS = ("smoothed_leaky_relu", "leaky_relu", "relu", "gelu")
 MIXINGS = ("uniform", "beta", "fixed")
 OPTIMIZERS = ("sgd", "momentum", "adam")
@@ -296,7 +296,7 @@ class Config:
       need(self.init == "normal", "init", "normal with backend=gram (its Wishart law needs "
            "Gaussian filters; use backend=direct)")
     if self.bias:
-      need(self.method != "cutout", "method", "erm or cutmix with bias=true (Cutout removes "
+      need(self.method != "cutout", "method", "erm, cutmix or mixup with bias=true (Cutout removes "
            "patches through their outputs, which a filter's bias would not let vanish)")
     need(self.d > 2 * self.K, "d",
          f"> 2K = {2 * self.K} (the features take 2K coordinates, the noise the rest)")
@@ -319,12 +319,15 @@ class Config:
     need(isinstance(self.exact, bool), "exact", "true or false")
     if self.method == "cutout":
       need(1 <= self.C <= self.P - 1, "C", f"an integer in 1..P-1 = 1..{self.P - 1}")
-    if self.method == "cutmix" and self.mixing == "beta":
+    if self.method in ("cutmix", "mixup") and self.mixing == "beta":
       need(math.isfinite(self.mix_a) and self.mix_a > 0, "mix_a", "> 0")
     if self.method == "cutmix" and self.mixing == "fixed":
       need(0 <= self.mix_a <= 1, "mix_a", "in [0, 1] with mixing=fixed (|S| = round(mix_a P) "
            "or P minus that)")
-    if self.method != "erm" and self.exact:
+    if self.method == "mixup" and self.mixing == "fixed":
+      need(0 <= self.mix_a <= 1, "mix_a", "in [0, 1] with mixing=fixed (lam = mix_a or 1 - "
+           "mix_a)")
+    if self.method in ("cutout", "cutmix") and self.exact:
       need(self.P <= 16, "P", "<= 16 for exact Cutout/CutMix (they sum over all 2^P subsets)")
     need(self.steps >= 1, "steps", "an integer >= 1")
     need(1 <= self.log_every <= self.steps and self.steps % self.log_every == 0,
@@ -395,14 +398,16 @@ FIELD_DOCS: Mapping[str, Tuple[str, str]] = {
              "or uniform on [-sqrt(3) sigma_0, sqrt(3) sigma_0] (PyTorch's default with sigma_0 "
              "= 1/sqrt(3 d))", f"one of {', '.join(INITS)}"),
     "method": ("training method", f"one of {', '.join(METHODS)}"),
-    "exact": ("exact expectation over Cutout subsets / CutMix pairs and subsets (false: one "
-              "sampled augmentation per example per step)", "true or false"),
+    "exact": ("exact expectation over Cutout subsets / CutMix pairs and subsets / Mixup pairs "
+              "and lam (16 quadrature nodes) (false: one sampled augmentation per example per "
+              "step)", "true or false"),
     "C": ("Cutout size: patches zeroed (method=cutout)", "an integer in 1..P-1"),
     "mixing": ("CutMix law D_S of |S|: uniform on 0..P (the paper's), round(lam P) with lam "
-               "~ Beta(a, a), or fixed: k or P - k, k = round(mix_a P)",
+               "~ Beta(a, a), or fixed: k or P - k, k = round(mix_a P); Mixup law of lam: "
+               "U(0, 1), Beta(a, a), or fixed: a or 1 - a (a = 1/2: midpoint Mixup)",
                f"one of {', '.join(MIXINGS)}"),
-    "mix_a": ("a of the Beta(a, a) mixing law (mixing=beta), or |S| / P (mixing=fixed)",
-              "> 0 (beta); in [0, 1] (fixed)"),
+    "mix_a": ("a of the Beta(a, a) mixing law (mixing=beta), or |S| / P (CutMix) and lam "
+              "(Mixup) with mixing=fixed", "> 0 (beta); in [0, 1] (fixed)"),
     "optimizer": ("optimizer of full-batch gradient descent",
                   f"one of {', '.join(OPTIMIZERS)} (gram backend: sgd or momentum)"),
     "eta": ("step size", "> 0"),

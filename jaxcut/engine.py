@@ -43,8 +43,11 @@ def bytes_per_run(static: Static) -> int:
   n, P, d, m, K = static.n, static.P, static.d, static.m, static.K
   N = n * (P - 1)
   words = 0
-  if static.method != "erm" and static.exact:
+  if static.method in ("cutout", "cutmix") and static.exact:
     words += 6 * n * 2 ** P * (n if static.method == "cutmix" else 1)
+  if static.method == "mixup" and static.exact:  # mixed pre-activations and their phi
+    from jaxcut.objectives import MIXUP_NODES
+    words += 6 * MIXUP_NODES * 2 * m * n * n * P
   if static.bartlett:  # Gram, its Bartlett factor, feature parts, state snapshots, a test batch
     words += 3 * (N + 2 * m) ** 2 + 4 * n * P * (2 * K + 2 * m)
     words += static.n_log * 2 * m * (N + 2 * K) + 4 * 4096 * P * (2 * K + 2 * m)
@@ -77,7 +80,7 @@ def check_fits(cfg: Config) -> None:
   small_d = dataclasses.replace(static, d=min(static.d, 2 * static.K + 1))
   field = "d" if static.d and scale * bytes_per_run(small_d) <= have // 2 else "n"
   hint = "use backend=gram, whose cost does not grow with d" if field == "d" else \
-      "use a smaller n, or exact=false for Cutout/CutMix"
+      "use a smaller n, or exact=false for Cutout/CutMix/Mixup"
   raise ConfigError(f"{field}={getattr(cfg, field)} is out of range for this device: one run "
                     f"needs about {need / 2 ** 30:.3g} GiB and it has {have / 2 ** 30:.3g} GiB; "
                     f"{hint}")

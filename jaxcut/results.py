@@ -24,9 +24,9 @@ def applies(cfg: Config, field: str) -> bool:
   if field == "C":
     return cfg.method == "cutout"
   if field == "mixing":
-    return cfg.method == "cutmix"
+    return cfg.method in ("cutmix", "mixup")
   if field == "mix_a":
-    return cfg.method == "cutmix" and cfg.mixing != "uniform"
+    return cfg.method in ("cutmix", "mixup") and cfg.mixing != "uniform"
   if field == "momentum":
     return cfg.optimizer == "momentum"
   if field == "beta":
@@ -88,6 +88,15 @@ def result_row(run, group: int, metrics: dict, seconds: float) -> dict:
   row["diverged"] = diverged
   row["run_seconds"] = round(seconds, 4)
   return row
+
+
+def row_columns(run, label_names: Iterable[str] = ()) -> list[str]:
+  """The columns of `run`'s row, in the order `result_row` writes them (a finished run)."""
+  labels = [k for k in run.labels if k not in field_names()]
+  return list(dict.fromkeys(["run_id", "compiled_group", "method", "seed"] + labels
+                            + list(config_columns(run.config))
+                            + metric_names(run.config.group_names)
+                            + ["diverged"] + list(TIMING_COLUMNS)))
 
 
 def metric_names(group_names: Iterable[str]) -> list[str]:

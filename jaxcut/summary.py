@@ -29,7 +29,8 @@ def run_table(cfg: Config, seed: int, metrics: dict, seconds: float) -> str:
   """Per-group table of one run: mass, count, train points, feature output and margin, test
   accuracy (docs/model.md names each)."""
   how = "exact" if cfg.exact else "sampled"
-  extra = {"cutout": f" C={cfg.C}", "cutmix": f" D_S={cfg.mixing}"}.get(cfg.method, "")
+  extra = {"cutout": f" C={cfg.C}", "cutmix": f" D_S={cfg.mixing}",
+           "mixup": f" lam~{cfg.mixing}"}.get(cfg.method, "")
   lines = [f"{cfg.method} ({how}{extra})  P={cfg.P} d={cfg.d} n={cfg.n} T={cfg.steps} "
            f"seed={seed}{'  backend=gram' if cfg.backend == 'gram' else ''}  [{seconds:.1f} s]"]
   lines += aligned(

@@ -21,7 +21,7 @@ import optax
 from jaxcut import coefficients, gram, metrics, model
 from jaxcut.config import Hypers, Spec, Static
 from jaxcut.data import sample
-from jaxcut.objectives import objective
+from jaxcut.objectives import preact_objective
 
 DATA, INIT, TEST, AUG = 0, 1, 2, 3
 
@@ -132,12 +132,12 @@ def train_direct(key, spec: Spec):
   W0 = model.init(jax.random.fold_in(key, INIT), static, hypers)
   aug = jax.random.fold_in(key, AUG)
   phi = model.activation(static, hypers)
-  obj = objective(static, hypers)
+  obj = preact_objective(static, hypers, phi)
   d = static.d  # the coefficient decomposition leaves out the bias coordinate (bias=True)
   basis = coefficients.noise_basis(batch.replace(x=batch.x[..., :d]), K)
 
   def loss_fn(W, t):
-    return obj(model.patch_outputs(W, batch.x, phi), batch.y, jax.random.fold_in(aug, t))
+    return obj(model.preactivations(W, batch.x), batch.y, jax.random.fold_in(aug, t))
 
   def log(W, t):
     return _log_entry(static, hypers, phi, W, W0[..., :2 * K],
@@ -164,11 +164,11 @@ def train_gram(key, spec: Spec, data=None):
                        static, hypers)
   aug = jax.random.fold_in(key, AUG)
   phi = model.activation(static, hypers)
-  obj = objective(static, hypers)
+  obj = preact_objective(static, hypers, phi)
   y, roles = data.layout.y, data.layout.roles
 
   def loss_of_preacts(Z, t):
-    return obj(model.patch_outputs_from_preacts(Z, phi), y, jax.random.fold_in(aug, t))
+    return obj(Z, y, jax.random.fold_in(aug, t))
 
   def grad_fn(state, t):
     gZ = jax.grad(loss_of_preacts)(gram.preactivations(state, data), t)

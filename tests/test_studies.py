@@ -270,3 +270,30 @@ def test_a_copied_reproduction_is_reported_from_its_results_alone(tmp_path):
   report = {c["id"]: c for c in json.load(open(tmp_path / "report" / "claims.json"))["claims"]}
   assert report["rarity_thresholds"]["verdict"] == "supported"
   assert "trajectories" in report["cutmix_common_nonmonotone"]["reason"]
+
+
+@pytest.mark.parametrize("name", _reproductions())
+def test_committed_reproduction_is_what_the_code_writes_today(name):
+  """Issue #28 item 8: five reproductions had an older column layout and the rarity one
+  another fingerprint. The grid its grid.json names, expanded today, must give the
+  committed fingerprint, run ids and results.csv columns (in order), and every run's config
+  columns must equal the committed row's."""
+  from jaxcut.results import config_columns, row_columns
+  from jaxcut.store import read_rows
+  path = os.path.join(REPRODUCTIONS, name)
+  sweep = Sweep(path)
+  grid, why = study_of(sweep)
+  assert grid is not None, why
+  runs = grid.runs()
+  manifest = json.load(open(os.path.join(path, "manifest.json")))
+  assert manifest["fingerprint"] == grid.fingerprint(runs), "stale: regenerate (README)"
+  rows = read_rows(path)
+  assert [int(r["run_id"]) for r in rows] == [r.run_id for r in runs]
+  header = list(rows[0])
+  expected = []
+  for r in runs:
+    expected += [c for c in row_columns(r) if c not in expected]
+  assert header == expected
+  for run, row in zip(runs, rows):
+    want = {k: ("" if v == "" else str(v)) for k, v in config_columns(run.config).items()}
+    assert {k: row[k] for k in want} == want, run.run_id

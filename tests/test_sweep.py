@@ -70,6 +70,27 @@ def test_vmapped_sweep_equals_looped_sweep(tmp_path, dtype, rtol):
         np.testing.assert_allclose(rb[k], v, rtol=rtol, atol=1e-7, err_msg=k)
 
 
+def test_mixup_vmapped_equals_looped_and_one_at_a_time(tmp_path):
+  """Mixup (exact and sampled) in a vmapped chunk == looped == train_jit alone (float64)."""
+  base = grid_mod.load("smoke").base.replace(method="mixup", steps=20, log_every=10,
+                                             dtype="float64")
+  g = grid_mod.Grid(name="mix", base=base, seeds=2,
+                    axes=(grid_mod.Axis("exact", (True, False)),
+                          grid_mod.Axis("mixing", ("uniform", "beta"))))
+  with jax.enable_x64(True):
+    a = run_sweep(g, str(tmp_path / "loop"), width=1, quiet=True)
+    b = run_sweep(g, str(tmp_path / "vmap"), width=2, chunk=2, quiet=True)
+    run = g.runs()[5]
+    _, _, m = train_jit(jax.random.key(run.seed), run.config.spec())
+  np.testing.assert_allclose(a.rows[5]["test_acc"], m["test_acc"], rtol=1e-9)
+  np.testing.assert_allclose(a.rows[5]["margin_rare"], m["margin_group"][1], rtol=1e-9)
+  for ra, rb in zip(a.rows, b.rows):
+    for k, v in ra.items():
+      if isinstance(v, float) and k not in TIMING_COLUMNS and k != "span_residual":
+        np.testing.assert_allclose(rb[k], v, rtol=1e-9, atol=1e-12, err_msg=k)
+  assert {r["method"] for r in a.rows} == {"mixup"} and a.rows[0]["mixing"] == "uniform"
+
+
 @pytest.mark.parametrize("chunk", [1, 7, 100])
 def test_chunk_size_does_not_change_results(reference, tmp_path, chunk):
   out = str(tmp_path / f"c{chunk}")
@@ -211,7 +232,7 @@ def bad_grid(tmp_path, body):
     (["--grid=smoke", "--set=sigma_b=abc"], "sigma_b='abc'"),
     (["--grid=smoke", "--set=sigma_b=-1"], "sigma_b"),
     (["--grid=smoke", "--set=P=1"], "P"),
-    (["--grid=smoke", "--set=method=erm"], "method is swept"),
+    (["--grid=smoke", "--set=method=erm"], "grid smoke sweeps method (erm, cutout, cutmix)"),
     (["--grid=smoke", "--set=sigma_b"], "FIELD=VALUE"),
     (["--grid=smoke", "--seeds=0"], "seeds=0"),
     (["--grid=smoke", "--steps=0"], "steps=0"),
@@ -221,7 +242,7 @@ def bad_grid(tmp_path, body):
     (["AXIS:Axis('sigma_d', ())"], "no values"),
     (["AXIS:Axis('P', ('three',))"], "P='three'"),
     (["AXIS:Axis('sigma_d', (0.1, -1.0))"], "sigma_d=-1.0"),
-    (["AXIS:Axis('method', ('erm', 'mixup'))"], "method='mixup'"),
+    (["AXIS:Axis('method', ('erm', 'manifold_mixup'))"], "method='manifold_mixup'"),
 ])
 def test_bad_input_exits_2_with_one_line_before_compute(tmp_path, args, needle):
   if args and args[0].startswith("AXIS:"):

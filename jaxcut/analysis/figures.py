@@ -32,7 +32,7 @@ import numpy as np
 
 from jaxcut.analysis.sweepdata import Sweep, col
 
-COLORS = {"erm": "tab:blue", "cutout": "tab:orange", "cutmix": "tab:green"}
+COLORS = {"erm": "tab:blue", "cutout": "tab:orange", "cutmix": "tab:green", "mixup": "tab:red"}
 ROLES = ("feature", "dominant", "background")
 OUTPUT_LABEL = "feature output s f(v)"
 MARGIN_LABEL = "feature margin sum_j <w_s - w_-s, v>"

@@ -18,7 +18,7 @@ import numpy as np
 from jaxcut import io
 from jaxcut.store import SweepDir, load_trajectories, read_rows
 
-METHOD_ORDER = ("erm", "cutout", "cutmix")
+METHOD_ORDER = ("erm", "cutout", "cutmix", "mixup")
 
 
 class NoTrajectories(Exception):
