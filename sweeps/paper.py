@@ -11,7 +11,7 @@ from typing import Sequence
 
 from jaxcut import stats
 from jaxcut.analysis.claims import Claim, Ctx, result
-from jaxcut.analysis.sweepdata import METHOD_ORDER
+from jaxcut.analysis.sweepdata import PAPER_METHODS
 from jaxcut.config import PRESETS
 from jaxcut.grid import Axis, Grid, first_paragraph
 from jaxcut.stats import interval, paired, verdict
@@ -68,7 +68,7 @@ def extreme_cutmix_over_cutout(c: Ctx) -> dict:
 def three_way_separation(c: Ctx) -> dict:
   """The paper's central result in test accuracy, all three parts at one setting."""
   c.need_groups(3)
-  c.need_methods(*METHOD_ORDER)
+  c.need_methods(*PAPER_METHODS)
   rare, ext = f"test_acc_{c.rare}", f"test_acc_{c.extreme}"
   d1, d2 = c.diff("cutout", "erm", rare), c.diff("cutmix", "cutout", ext)
   worst = {s: min(float(r[f"test_acc_{g}"]) for g in c.groups) for s, r in
@@ -77,7 +77,7 @@ def three_way_separation(c: Ctx) -> dict:
   q = {f"{rare}_cutout_minus_erm": d1, f"{ext}_cutmix_minus_cutout": d2,
        "cutmix_worst_group_test_acc": low}
   q.update({f"test_acc_{g}_{m}": interval(c.per(m, f"test_acc_{g}").values())
-            for m in METHOD_ORDER for g in c.groups})
+            for m in PAPER_METHODS for g in c.groups})
   return result(f"Three-way separation: ERM misses rare features, Cutout learns them but misses "
               f"extremely rare ones, CutMix learns all (every group >= {HIGH_ACCURACY})",
               f"paired (Cutout - ERM) {c.rare}-group and (CutMix - Cutout) {c.extreme}-group "
@@ -87,10 +87,10 @@ def three_way_separation(c: Ctx) -> dict:
 
 
 def cutmix_best_overall(c: Ctx) -> dict:
-  c.need_methods(*METHOD_ORDER)
+  c.need_methods(*PAPER_METHODS)
   d1, d2 = c.diff("cutmix", "erm", "test_acc"), c.diff("cutmix", "cutout", "test_acc")
   q = {"test_acc_cutmix_minus_erm": d1, "test_acc_cutmix_minus_cutout": d2,
-       **{f"test_acc_{m}": interval(c.per(m, "test_acc").values()) for m in METHOD_ORDER}}
+       **{f"test_acc_{m}": interval(c.per(m, "test_acc").values()) for m in PAPER_METHODS}}
   return result("CutMix reaches the best overall test accuracy",
               "paired (CutMix - ERM) and (CutMix - Cutout) overall test accuracy > 0",
               [verdict(d1), verdict(d2)], q, list(q)[:2], list(q)[2:])
@@ -108,11 +108,11 @@ def _spread(c: Ctx, m: str, prefix: str, names: Sequence[str]) -> dict:
 def cutmix_most_even(c: Ctx) -> dict:
   """CutMix learns features 'evenly': the smallest accuracy gap between rarity groups."""
   c.need_groups(2)
-  c.need_methods(*METHOD_ORDER)
-  gap = {m: _spread(c, m, "test_acc_", c.groups) for m in METHOD_ORDER}
+  c.need_methods(*PAPER_METHODS)
+  gap = {m: _spread(c, m, "test_acc_", c.groups) for m in PAPER_METHODS}
   d1, d2 = interval(paired(gap["erm"], gap["cutmix"])), interval(paired(gap["cutout"], gap["cutmix"]))
   q = {"acc_gap_erm_minus_cutmix": d1, "acc_gap_cutout_minus_cutmix": d2,
-       **{f"acc_gap_{m}": interval(gap[m].values()) for m in METHOD_ORDER}}
+       **{f"acc_gap_{m}": interval(gap[m].values()) for m in PAPER_METHODS}}
   ev = {}
   for g in c.groups[1:]:
     for kind in ("output", "margin"):

@@ -15,7 +15,7 @@ from jaxcut.analysis import thresholds
 from jaxcut.analysis.claims import Claim, Ctx, result
 from jaxcut.analysis.figures import (COLORS, MARGIN_LABEL, OUTPUT_LABEL, STANDARD, Drawn,
                                      axes_text, errorbar, pyplot, save, shape_text, title)
-from jaxcut.analysis.sweepdata import METHOD_ORDER, Sweep, col
+from jaxcut.analysis.sweepdata import PAPER_METHODS, Sweep, col
 from jaxcut.config import PRESETS
 from jaxcut.grid import Axis, Grid, first_paragraph
 from jaxcut.stats import interval, paired, verdict
@@ -28,13 +28,13 @@ FREQS = tuple(2.0 ** -k for k in range(1, 9))  # 0.5 .. 1/256
 def rarity_thresholds(c: Ctx) -> dict:
   """Along the probe_freq axis: ERM needs a more frequent probe feature than the others."""
   c.need_label("probe_freq")
-  c.need_methods(*METHOD_ORDER)
+  c.need_methods(*PAPER_METHODS)
   th = {m: thresholds.per_seed(c.rows, m, "probe_freq", "test_acc_probe",
-                               thresholds.ACC_LEVEL) for m in METHOD_ORDER}
+                               thresholds.ACC_LEVEL) for m in PAPER_METHODS}
   log = {m: {s: math.log2(x) for s, x in th[m].items() if math.isfinite(x)} for m in th}
   d1, d2 = interval(paired(log["erm"], log["cutout"])), interval(paired(log["erm"], log["cutmix"]))
   q = {"log2_threshold_erm_minus_cutout": d1, "log2_threshold_erm_minus_cutmix": d2,
-       **{f"log2_threshold_{m}": interval(log[m].values()) for m in METHOD_ORDER}}
+       **{f"log2_threshold_{m}": interval(log[m].values()) for m in PAPER_METHODS}}
   return result("Cutout and CutMix learn rarer features than ERM: a lower learning threshold on "
               "the rarity curve",
               f"paired log2 threshold (ERM - method) > 0; threshold = the probe frequency "

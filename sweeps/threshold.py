@@ -21,7 +21,7 @@ from jaxcut.analysis import thresholds
 from jaxcut.analysis.claims import Claim, Ctx, NotTested, point, result
 from jaxcut.analysis.figures import (COLORS, STANDARD, Drawn, axes_text, errorbar, pyplot,
                                      save, shape_text, title)
-from jaxcut.analysis.sweepdata import METHOD_ORDER, Sweep
+from jaxcut.analysis.sweepdata import PAPER_METHODS, Sweep
 from jaxcut.config import Config
 from jaxcut.grid import Axis, Grid, first_paragraph
 from jaxcut.stats import interval, paired, verdict
@@ -59,7 +59,7 @@ def _exponent_claim(c: Ctx, sigma: str, a: str, b: Optional[str], text: str) -> 
   c.need_label("arm")
   need = [a] + ([b] if b else [])
   c.need_methods(*need)
-  fits = {m: thresholds.exponents(c.sweep.rows, m, sigma) for m in METHOD_ORDER
+  fits = {m: thresholds.exponents(c.sweep.rows, m, sigma) for m in PAPER_METHODS
           if m in c.sweep.methods()}
   if any(not fits[m] for m in need):
     raise NotTested(f"no {sigma} arm with >= 2 noise levels")

@@ -1,4 +1,4 @@
-"""The regime, threshold, mixing and width grids at smoke size (2 seeds, 20 steps, small test sets): they
+"""The regime, threshold, mixing, width, cutsize and mixup grids at smoke size (2 seeds, 20 steps, small test sets): they
 run, their reports draw their figures, and every claim they declare gets a verdict."""
 
 import dataclasses
@@ -41,7 +41,7 @@ def smoke_size(name):
 
 @pytest.mark.parametrize("name,figure", [("regime", "regime.png"), ("threshold", "threshold.png"),
                                          ("mixing", "mixing.png"), ("width", "width.png"),
-                                         ("cutsize", "cutsize.png")])
+                                         ("cutsize", "cutsize.png"), ("mixup", "mixup.png")])
 def test_grid_runs_and_reports_its_claims(tmp_path, name, figure):
   g = smoke_size(name)
   out = str(tmp_path / name)
