@@ -22,7 +22,7 @@ from typing import Optional, Sequence
 import numpy as np
 
 from jaxcut import io
-from jaxcut.analysis.contrasts import short
+from jaxcut.summary import short
 from jaxcut.grid import Grid, Run
 from jaxcut.results import TIMING_COLUMNS, result_row  # noqa: F401 (TIMING_COLUMNS re-exported)
 from jaxcut.store import SweepDir, part_name

@@ -7,6 +7,15 @@ import numpy as np
 from jaxcut.config import Config
 
 
+def short(v) -> str:
+  """A value as the tables print it: 4 significant digits for numbers, text as it is."""
+  try:
+    x = float(v)
+  except (TypeError, ValueError):
+    return str(v)
+  return f"{x:.4g}"
+
+
 def aligned(header, rows, left: int = 1) -> list[str]:
   """Lines of a table whose columns are as wide as their widest entry, two spaces apart:
   the first `left` columns left-aligned (labels), the others right-aligned (numbers), so

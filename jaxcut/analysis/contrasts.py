@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Mapping, Optional, Sequence
 
 from jaxcut.stats import interval, paired
+from jaxcut.summary import short
 
 
 def _truthy(x) -> bool:
@@ -30,15 +31,6 @@ def _is_number(v: str) -> bool:
   except ValueError:
     return False
   return True
-
-
-def short(v) -> str:
-  """A label value as the tables print it (4 significant digits for numbers)."""
-  try:
-    x = float(v)
-  except (TypeError, ValueError):
-    return str(v)
-  return f"{x:.4g}"
 
 
 def contrast(rows: Sequence[Mapping], others: Sequence[str], a: str, b: str,

@@ -17,6 +17,7 @@ import numpy as np
 
 from jaxcut import io
 from jaxcut.store import SweepDir, load_trajectories, read_rows
+from jaxcut.summary import short
 
 PAPER_METHODS = ("erm", "cutout", "cutmix")  # the three the paper's claims compare
 METHOD_ORDER = PAPER_METHODS + ("mixup",)  # display order
@@ -116,9 +117,9 @@ class Sweep:
     if not rows:
       return "(no runs)"
     r = rows[0]
-    fixed = ", ".join(f"{k}={_short(r[k])}" for k in self.others
+    fixed = ", ".join(f"{k}={short(r[k])}" for k in self.others
                       if k != "C" and k in r and k not in over)
-    text = (f"n={r['n']}, d={_short(r['d'])}, P={r['P']}, T={r['steps']}, "
+    text = (f"n={r['n']}, d={short(r['d'])}, P={r['P']}, T={r['steps']}, "
             f"backend={r.get('backend', 'direct')}, seeds={self.seeds(rows)}")
     if "cutout" in self.methods(rows):
       text += f", Cutout C={next(x['C'] for x in rows if x['method'] == 'cutout')}"
@@ -134,12 +135,6 @@ def _norm(v) -> str:
   return repr(x) if math.isfinite(x) else str(x)
 
 
-def _short(v) -> str:
-  try:
-    x = float(v)
-  except (TypeError, ValueError):
-    return str(v)
-  return f"{x:.4g}"
 
 
 def rare_of(groups) -> str:
