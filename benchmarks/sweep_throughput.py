@@ -91,7 +91,7 @@ def main():
   ap = argparse.ArgumentParser()
   ap.add_argument("--quick", action="store_true")
   ap.add_argument("--out", default=None)
-  ap.add_argument("--only", default="startup,compile,methods,tiny,width,scaling,memory,gram",
+  ap.add_argument("--only", default="startup,compile,methods,tiny,width,scaling,memory,gram,mixup",
                   help="comma-separated sections to run")
   ap.add_argument("--dry", action="store_true", help="the same sections at tiny sizes (a "
                   "check that they run, not figures)")
@@ -120,7 +120,8 @@ def main():
               "width": lambda: width_section(res, ref),
               "scaling": lambda: scaling_section(res, ref, q),
               "memory": lambda: memory_section(res, ref),
-              "gram": lambda: gram_section(res, q)}
+              "gram": lambda: gram_section(res, q),
+              "mixup": lambda: mixup_section(res, ref)}
   unknown = only - set(sections)
   if unknown:
     ap.error(f"--only: unknown sections {sorted(unknown)}; known: {', '.join(sections)}")
@@ -246,6 +247,29 @@ def methods_section(res, ref, q):
   m = res["methods"]
   if "cutmix" in m:
     print(f"exact CutMix step / ERM step: {m['cutmix']['step_ms'] / m['erm']['step_ms']:.2f}")
+
+
+def mixup_section(res, ref):
+  """Mixup's step against the paper's methods, side by side, both backends (issue #23 item 6:
+  the step of a method written on the pre-activations)."""
+  print(f"\n## Mixup vs the paper's methods: ms/step at n={ref.n}, d={ref.d}, P={ref.P} "
+        f"(warm, one run)")
+  arms = [("erm", {}), ("cutout", {}), ("cutmix", {}), ("cutmix sampled", {"exact": False}),
+          ("mixup", {}), ("mixup sampled", {"exact": False}),
+          ("mixup beta0.2", {"mixing": "beta", "mix_a": 0.2})]
+  print(f"{'method':<16}{'direct ms':>11}{'gram ms':>10}{'direct MiB/run':>16}")
+  res["mixup"] = {}
+  for name, kw in arms:
+    cfg = ref.replace(method=name.split()[0], **kw)
+    r = {"direct_ms": 1e3 * step_time(cfg),
+         "gram_ms": 1e3 * step_time(cfg.replace(backend="gram")),
+         "direct_mib_per_run": memory_per_run(cfg, 2) / 2 ** 20}
+    res["mixup"][name] = r
+    print(f"{name:<16}{r['direct_ms']:>11.2f}{r['gram_ms']:>10.2f}{r['direct_mib_per_run']:>16.1f}")
+  m = res["mixup"]
+  print(f"exact Mixup step / exact CutMix step: direct {m['mixup']['direct_ms'] / m['cutmix']['direct_ms']:.2f}, "
+        f"gram {m['mixup']['gram_ms'] / m['cutmix']['gram_ms']:.2f}; sampled Mixup / ERM: direct "
+        f"{m['mixup sampled']['direct_ms'] / m['erm']['direct_ms']:.2f}")
 
 
 def tiny_section(res, q):
