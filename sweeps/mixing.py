@@ -17,9 +17,9 @@ from typing import Optional
 
 from jaxcut import stats
 from jaxcut.analysis.claims import Claim, Ctx, NotTested, point, result
-from jaxcut.analysis.figures import (STANDARD, Drawn, axes_text, errorbar, pyplot, save,
+from jaxcut.analysis.figures import (STANDARD, Drawn, at, axes_text, errorbar, pyplot, save,
                                      title)
-from jaxcut.analysis.sweepdata import Sweep, by_seed, col
+from jaxcut.analysis.sweepdata import OneOf, Sweep, by_seed, col
 from jaxcut.config import PRESETS
 from jaxcut.grid import Axis, Grid, first_paragraph, setting_fields
 from jaxcut.stats import interval, paired, verdict
@@ -173,5 +173,8 @@ def get_grid(size):
                                                fields=SETTINGS.__getitem__),),
               seeds=16 if size == "cpu" else 32,
               summary=("test_acc_rare", "test_acc_extreme", "test_acc", "share_train_feature"),
-              claims=tuple(claims), figures=STANDARD + (fig_mixing,),
+              claims=tuple(claims),
+              # the baselines beside CutMix with the paper's law, at the regime setting
+              figures=tuple(at(f, setting="regime", law=OneOf(("none", "uniform")))
+                            for f in STANDARD) + (fig_mixing,),
               description=first_paragraph(__doc__))

@@ -15,9 +15,9 @@ from __future__ import annotations
 from typing import Optional
 
 from jaxcut.analysis.claims import Claim, Ctx, NotTested, result
-from jaxcut.analysis.figures import (STANDARD, Drawn, axes_text, errorbar, pyplot, save,
+from jaxcut.analysis.figures import (STANDARD, Drawn, at, axes_text, errorbar, pyplot, save,
                                      shape_text, title)
-from jaxcut.analysis.sweepdata import Sweep, by_seed, col
+from jaxcut.analysis.sweepdata import OneOf, Sweep, by_seed, col
 from jaxcut.config import PRESETS
 from jaxcut.grid import Grid, first_paragraph
 from jaxcut.stats import interval, paired, verdict
@@ -118,5 +118,7 @@ def get_grid(size):
   return Grid(name="mixup", base=PRESETS["regime"].replace(log_every=100), labels=("law",),
               points=tuple(points), seeds=16 if size == "cpu" else 32,
               summary=("test_acc_rare", "test_acc_extreme", "test_acc"),
-              claims=tuple(claims), figures=STANDARD + (fig_mixup,),
+              claims=tuple(claims),
+              # the paper's three beside Mixup with lam ~ U(0, 1)
+              figures=tuple(at(f, law=OneOf(("none", "beta1"))) for f in STANDARD) + (fig_mixup,),
               description=first_paragraph(__doc__))

@@ -23,6 +23,11 @@ PAPER_METHODS = ("erm", "cutout", "cutmix")  # the three the paper's claims comp
 METHOD_ORDER = PAPER_METHODS + ("mixup",)  # display order
 
 
+class OneOf(tuple):
+  """A setting's label that takes any of these values (`rows_at`): e.g. a figure that draws
+  the baselines (law "none") beside CutMix with one law, `law=OneOf(("none", "uniform"))`."""
+
+
 class NoTrajectories(Exception):
   """The directory holds results.csv but no committed trajectories (parts/): a committed
   reproduction, or a copy of a sweep's tables. Claims and figures that need them skip."""
@@ -94,9 +99,10 @@ class Sweep:
     for k in self.others:
       if k in over or k == "C":
         continue
-      want[k] = _norm(at[k]) if k in at else _norm(self.first_value(k))
+      v = at[k] if k in at else self.first_value(k)
+      want[k] = {_norm(x) for x in v} if isinstance(v, OneOf) else {_norm(v)}
     out = [r for r in self.rows
-           if all(r.get(k, "") == "" or _norm(r[k]) == v for k, v in want.items())]
+           if all(r.get(k, "") == "" or _norm(r[k]) in v for k, v in want.items())]
     # Cutout at several cut sizes here (a C axis): compare the one `at` names, else the base's
     cs = {_norm(r["C"]) for r in out if r["method"] == "cutout"}
     if len(cs) > 1 and "C" not in over:
@@ -118,7 +124,7 @@ class Sweep:
       return "(no runs)"
     r = rows[0]
     fixed = ", ".join(f"{k}={short(r[k])}" for k in self.others
-                      if k != "C" and k in r and k not in over)
+                      if k != "C" and r.get(k, "") != "" and k not in over)
     text = (f"n={r['n']}, d={short(r['d'])}, P={r['P']}, T={r['steps']}, "
             f"backend={r.get('backend', 'direct')}, seeds={self.seeds(rows)}")
     if "cutout" in self.methods(rows):
