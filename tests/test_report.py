@@ -338,6 +338,10 @@ def test_figures_draw_the_setting_they_are_given(tmp_path):
       np.testing.assert_allclose(drawn(fig, m), expected(sd, m), rtol=1e-6)
     assert f"sigma_d={sd}" in fig._suptitle.get_text()
   assert not np.allclose(expected("0.25", "erm"), expected("0.5", "erm"))
+  from jaxcut.analysis.sweepdata import OneOf  # a label taking either value: both settings' runs
+  fig = at(fig_trajectories, sigma_d=OneOf((0.25, 0.5)))(sweep).figure
+  np.testing.assert_allclose(drawn(fig), (expected("0.25", "erm") + expected("0.5", "erm")) / 2,
+                             rtol=1e-6)
   # the default: the first declared claim's setting (here sigma_d = 0.5), else the base
   np.testing.assert_allclose(drawn(fig_trajectories(sweep).figure), expected("0.5", "erm"),
                              rtol=1e-6)
