@@ -10,7 +10,6 @@ anything a grid can set, one run can set too. Bad input exits with code 2 and a 
 from __future__ import annotations
 
 import os
-import signal
 import sys
 from typing import Callable, Sequence
 
@@ -26,31 +25,21 @@ class UsageError(InputError):
   """Bad command-line use; reported as one line, exit code 2."""
 
 
-class Terminated(KeyboardInterrupt):
-  """SIGTERM (`timeout`, SLURM, a scheduler's preemption), raised where Ctrl-C would be."""
-
-
-def _terminate(signum, frame):
-  raise Terminated()
-
-
 def run(main: Callable[[Sequence[str]], int], argv: Sequence[str] | None = None) -> None:
   """Call main(argv); turn usage/config errors into `error: ...` and exit code 2.
 
-  SIGTERM is handled as Ctrl-C is (a sweep rewrites results.csv from its committed parts
-  and prints one line), then exits 143 (128 + 15) as a process killed by it would; Ctrl-C
-  exits 130. Like Ctrl-C, it takes effect once the XLA call running at the time returns.
+  SIGTERM is handled as Ctrl-C is (`jaxcut.signals`: a sweep rewrites results.csv from its
+  committed parts and prints one line), then exits 143 (128 + 15) as a process killed by
+  it would; Ctrl-C exits 130. Either takes effect once the XLA call running returns.
   """
+  from jaxcut import signals
   argv = list(sys.argv if argv is None else argv)
-  import threading
-  here = threading.current_thread() is threading.main_thread()  # signals go to it only
-  previous = signal.signal(signal.SIGTERM, _terminate) if here else None
+  restore = signals.install()
   try:
     try:
       code = main(argv)
     finally:
-      if here:
-        signal.signal(signal.SIGTERM, previous)
+      restore()
   except (flags.Error, InputError) as e:
     _one_line(f"error: {e}")
     sys.exit(2)
@@ -63,13 +52,13 @@ def run(main: Callable[[Sequence[str]], int], argv: Sequence[str] | None = None)
               f"committed is kept: fix it and rerun the same command to resume")
     sys.exit(2)
   except KeyboardInterrupt as e:
-    term = isinstance(e, Terminated) or isinstance(e.__context__, Terminated)
+    code = signals.exit_code(e)
     text = str(e) if str(e) else "interrupted"
-    _one_line(text.replace("interrupted", "terminated (SIGTERM)", 1) if term else text)
+    _one_line(text.replace("interrupted", "terminated (SIGTERM)", 1) if code == 143 else text)
     sys.stdout.flush()
     # not sys.exit: tearing the interpreter down under an interrupted XLA call aborted
     # the process (SIGABRT, "exception not rethrown"); results.csv is already written
-    os._exit(143 if term else 130)
+    os._exit(code)
   sys.exit(code or 0)
 
 

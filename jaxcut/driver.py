@@ -21,7 +21,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from jaxcut import io
+from jaxcut import io, signals
 from jaxcut.summary import short
 from jaxcut.grid import Grid, Run
 from jaxcut.results import TIMING_COLUMNS, result_row  # noqa: F401 (TIMING_COLUMNS re-exported)
@@ -213,6 +213,7 @@ def _run(grid, runs, key_of, sweep, fingerprint, chunk, width, quiet, main,
           last_write = time.time()
         progress.update(len(batch), f"{static.method}{'' if static.exact else ' sampled'}, "
                         f"group {group_of[static] + 1}/{len(group_of)}", seconds, start == 0)
+        signals.check()  # a Ctrl-C / SIGTERM whose exception native code swallowed
   except KeyboardInterrupt:
     progress.close()
     if main:

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import rows_without_timing, run_cli
+from jaxcut import signals
 from jaxcut.store import SweepDir, read_results
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -362,3 +363,29 @@ def test_one_seed_says_there_is_no_sd(quick, tmp_path):
   assert "1 seeds" not in text
   r = sweep(*QUICK, f"--out={out}")
   assert "(1 seed)" in r.stdout and "+- 0.000" not in r.stdout
+
+
+def test_a_signal_whose_exception_native_code_swallowed_still_stops_the_sweep(tmp_path,
+                                                                              monkeypatch):
+  """Seen under load: a Ctrl-C landing inside native code (a compile, a checkpoint write)
+  lost its KeyboardInterrupt and the sweep ran to the end, exit 0. The recorded signal is
+  raised again between chunks: results.csv holds the committed runs, 143 for SIGTERM."""
+  from jaxcut import engine, grid as grid_mod
+  from jaxcut.driver import Interrupted, run_sweep
+  g = grid_mod.with_overrides(grid_mod.load("smoke"), seeds=1, steps=20)
+  real = engine.run_chunk
+
+  def chunk_then_signal(*a, **kw):
+    out = real(*a, **kw)
+    signals.RECEIVED.append(signal.SIGTERM)  # arrived, and its exception was lost
+    return out
+  monkeypatch.setattr(engine, "run_chunk", chunk_then_signal)
+  signals.RECEIVED.clear()
+  try:
+    with pytest.raises(Interrupted) as e:
+      run_sweep(g, str(tmp_path / "s"), chunk=2, quiet=True)
+    assert signals.exit_code(e.value) == 143
+  finally:
+    signals.RECEIVED.clear()
+  assert "2 of 6 runs are committed" in str(e.value)
+  assert len(read_results(str(tmp_path / "s"))) == 2

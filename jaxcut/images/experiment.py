@@ -28,7 +28,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from jaxcut import io
+from jaxcut import io, signals
 from jaxcut.images import cscore as cs
 from jaxcut.images import data as data_mod
 from jaxcut.images.config import RealConfig, check_shapes
@@ -277,6 +277,7 @@ def _run(p: Prepared, d: SweepDir, overwrite, log, t_start) -> dict:
         computed += [r for r, _ in chunk]
         log(f"{method}: {len(done) + len(computed)}/{len(ids)} runs "
             f"({time.time() - t_start:.0f} s)")
+        signals.check()  # a Ctrl-C / SIGTERM whose exception native code swallowed
   except KeyboardInterrupt:
     rows = list(d.finished_rows().values())
     d.write_results(rows)
