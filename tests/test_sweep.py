@@ -203,7 +203,7 @@ def test_cli_prints_progress_and_summary(tmp_path):
   assert r.returncode == 0, r.stderr
   assert "6/6 runs (100%)" in r.stderr and "runs/s" in r.stderr and "ETA" in r.stderr
   assert "grid smoke (cpu): 6 runs, 6 computed" in r.stdout
-  assert "+-" in r.stdout
+  assert "(1 seed)" in r.stdout and "+- 0.000" not in r.stdout  # one seed: no sd
   rows = read_results(str(tmp_path / "s"))
   assert len(rows) == 6 and rows[0]["steps"] == 20
   import json
