@@ -229,16 +229,12 @@ class Grid:
     """One key per run: a hash of what defines it (seed, config, labels), not its run id,
     so that a run keeps its key in a grown or narrowed grid (`SweepDir.grow`)."""
     runs = self.runs() if runs is None else runs
-    return [hashlib.sha256(json.dumps([r.seed, r.config.to_dict(), _jsonable(r.labels)],
-                                      sort_keys=True, default=str).encode()).hexdigest()[:16]
-            for r in runs]
+    return [_hash(_defining(r)) for r in runs]
 
   def fingerprint(self, runs: Optional[Sequence[Run]] = None) -> str:
     """Hash of everything that defines the runs (not chunking, not devices)."""
     runs = self.runs() if runs is None else runs
-    blob = json.dumps([[r.seed, r.config.to_dict(), _jsonable(r.labels)] for r in runs],
-                      sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    return _hash([_defining(r) for r in runs])
 
   def describe(self) -> dict:
     return {"name": self.name, "size": self.size, "description": self.description,
@@ -252,6 +248,15 @@ class Grid:
             "figures": [f.__name__ for f in self.figure_functions()],
             "source": self.source,
             **({"only": {k: _jsonable(list(v)) for k, v in self.only}} if self.only else {})}
+
+
+def _defining(run: Run) -> list:
+  """What defines a run, as JSON: [seed, config, labels] (its run id is not part of it)."""
+  return [run.seed, run.config.to_dict(), _jsonable(run.labels)]
+
+
+def _hash(x) -> str:
+  return hashlib.sha256(json.dumps(x, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def _jsonable(x):
