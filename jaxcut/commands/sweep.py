@@ -90,11 +90,6 @@ def default_out(grid: Grid, seeds, steps, fixed: dict, only: dict = {}) -> str:
   return out_dir(f"{grid.name}-{grid.size}", parts)
 
 
-def jax_main() -> bool:
-  from jaxcut.distributed import is_main
-  return is_main()
-
-
 def contrast_flag(text: str) -> tuple:
   """--contrast A,B,COLUMN as (a, b, column)."""
   from jaxcut.cli import UsageError
@@ -150,7 +145,8 @@ def main(argv: Sequence[str]) -> int:
     grid = dataclasses.replace(grid, contrasts=grid.contrasts + tuple(
         c for c in asked if c not in grid.contrasts))
   note = grid.base.log_note(before.base) if fv.steps is not None else ""
-  if note and jax_main():
+  from jaxcut.distributed import is_main
+  if note and is_main():
     import sys
     print(note, file=sys.stderr)
   out = fv.out or default_out(grid, fv.seeds, fv.steps, fixed, only)
