@@ -387,24 +387,21 @@ def _where(e: Exception, path: str) -> str:
 
 
 def with_overrides(grid: Grid, seeds: Optional[int] = None, steps: Optional[int] = None,
-                   fixed: Optional[Mapping[str, str]] = None,
-                   only: Optional[Mapping[str, Sequence[str]]] = None) -> Grid:
-  """Apply CLI overrides: seed count, step count (log cadence kept), fixed fields, and
-  `only` (label -> the values to keep: a subset of the grid's runs)."""
+                   fixed: Optional[Mapping[str, str]] = None) -> Grid:
+  """Apply CLI overrides: seed count, step count (log cadence kept), fixed fields (a subset
+  of the runs, --only, is `jaxcut.subsets.narrowed`)."""
   base = grid.base
   fixed = dict(fixed or {})
   swept = {k for a in grid.axes for kw in a.assignments(grid.name) for k in kw}
   swept |= {k for p in grid.points for k in p}
   for k in fixed:
     if k in swept:
-      values = _label_values(grid, k)
-      hint = (f"; to run some of them use --only {k}={_text(values[0])}[,...]" if values
+      values = label_values(grid, k)
+      hint = (f"; to run some of them use --only {k}={text(values[0])}[,...]" if values
               else "")
       raise GridError(f"grid {grid.name} sweeps {k}"
-                      + (f" ({', '.join(map(_text, values))})" if values else "")
+                      + (f" ({', '.join(map(text, values))})" if values else "")
                       + f", so --{k} (or --set {k}=...) cannot fix it{hint}")
-  if only:
-    grid = narrowed(grid, only)
   if fixed:
     base = base.replace(**fixed)
   if steps is not None:
@@ -417,16 +414,16 @@ def with_overrides(grid: Grid, seeds: Optional[int] = None, steps: Optional[int]
   return dataclasses.replace(grid, base=base, seeds=grid.seeds if seeds is None else seeds)
 
 
-def _text(v) -> str:
+def text(v) -> str:
   """A label value as the tables print it (and as --only matches it)."""
   if isinstance(v, float):
     return f"{v:.4g}"
   if isinstance(v, (tuple, list)):
-    return "|".join(map(_text, v))
+    return "|".join(map(text, v))
   return str(v)
 
 
-def _label_values(grid: Grid, label: str) -> list:
+def label_values(grid: Grid, label: str) -> list:
   """The values label `label` takes in the grid (its axis's, or the points'), in order."""
   for a in grid.axes:
     if a.name == label:
@@ -436,45 +433,3 @@ def _label_values(grid: Grid, label: str) -> list:
     if label in p and p[label] not in out:
       out.append(p[label])
   return out
-
-
-def _matches(value, token: str) -> bool:
-  """Whether --only's `token` names `value`: as printed (4 significant digits), exactly,
-  or as the same number."""
-  if token in (str(value), _text(value)):
-    return True
-  try:
-    return not isinstance(value, (bool, str, tuple, list)) and float(token) == float(value)
-  except (TypeError, ValueError):
-    return False
-
-
-def narrowed(grid: Grid, only: Mapping[str, Sequence[str]]) -> Grid:
-  """The grid keeping, for each label in `only`, the values its tokens name (`--only
-  method=cutmix,cutout`): its axes lose the other values and its points those that carry
-  them. Contrasts between methods it no longer runs are dropped. Runs keep their keys
-  (`Grid.run_keys`), so a narrowed sweep grows into the full one in place."""
-  labels = grid.label_names()
-  axes, points, kept = list(grid.axes), list(grid.points), []
-  for label, tokens in only.items():
-    if label not in labels:
-      raise GridError(f"--only {label}=...: grid {grid.name} has no label {label!r} (its "
-                      f"labels: {', '.join(labels)})")
-    values = _label_values(grid, label)
-    unknown = [t for t in tokens if not any(_matches(v, t) for v in values)]
-    if unknown or not tokens:
-      raise GridError(f"--only {label}={','.join(tokens)}: {unknown[0] if unknown else '(none)'} "
-                      f"is not a value of {label} in grid {grid.name} (values: "
-                      f"{', '.join(map(_text, values))})")
-    keep = [v for v in values if any(_matches(v, t) for t in tokens)]
-    kept.append((label, tuple(keep)))
-    axes = [dataclasses.replace(a, values=tuple(keep)) if a.name == label else a for a in axes]
-    if any(label in p for p in points):
-      points = [p for p in points if label in p and p[label] in keep]
-  methods = next((set(a.values) for a in axes if a.name == "method"), None)
-  if methods is None and any("method" in p for p in points):
-    methods = {p.get("method", grid.base.method) for p in points}
-  contrasts = tuple(c for c in grid.contrasts
-                    if methods is None or (c[0] in methods and c[1] in methods))
-  return dataclasses.replace(grid, axes=tuple(axes), points=tuple(points),
-                             contrasts=contrasts, only=grid.only + tuple(kept))

@@ -138,7 +138,10 @@ def main(argv: Sequence[str]) -> int:
     from jaxcut import distributed
     distributed.initialize(heartbeat_timeout_s=fv.heartbeat_timeout)
   grid = before = grid_mod.load(fv.grid, fv.size)
-  grid = grid_mod.with_overrides(grid, seeds=fv.seeds, steps=fv.steps, fixed=fixed, only=only)
+  grid = grid_mod.with_overrides(grid, seeds=fv.seeds, steps=fv.steps, fixed=fixed)
+  if only:
+    from jaxcut.subsets import narrowed
+    grid = narrowed(grid, only)
   if fv.contrast:
     import dataclasses
     asked = tuple(contrast_flag(c) for c in fv.contrast)
