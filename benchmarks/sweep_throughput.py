@@ -20,7 +20,7 @@ import time
 import jax
 import numpy as np
 
-from jaxcut import engine
+from jaxcut import compiler, engine
 from jaxcut.config import PRESETS, Config
 from jaxcut.training import train
 
@@ -37,7 +37,7 @@ def timed(fn):
 def loop_vs_sweep(cfg: Config, runs: int, width=None, chunk=None) -> dict:
   """Seconds per run for the loop and the sweep over `runs` seeds of cfg."""
   spec = cfg.spec()
-  f = jax.jit(lambda k: train(k, spec)[1:])
+  f = compiler.jit(lambda k: train(k, spec)[1:])
   compile_loop, _ = timed(lambda: f(jax.random.key(0)))
   t_loop, _ = timed(lambda: [f(jax.random.key(s)) for s in range(runs)])
   n_dev = len(jax.devices())
@@ -68,7 +68,7 @@ def step_time(cfg: Config) -> float:
   base = max(cfg.steps, 300)
   for T in (base, 2 * base):
     spec = cfg.replace(steps=T, log_every=T, n_test=min(cfg.n_test, 256)).spec()
-    f = jax.jit(lambda k: train(k, spec)[1:])
+    f = compiler.jit(lambda k: train(k, spec)[1:])
     jax.block_until_ready(f(jax.random.key(0)))
     times.append(min(timed(lambda: f(jax.random.key(1)))[0] for _ in range(2)))
   return (times[1] - times[0]) / base
@@ -91,7 +91,7 @@ def main():
   ap = argparse.ArgumentParser()
   ap.add_argument("--quick", action="store_true")
   ap.add_argument("--out", default=None)
-  ap.add_argument("--only", default="startup,compile,methods,tiny,width,scaling,memory,gram,mixup",
+  ap.add_argument("--only", default="startup,compile,xla,methods,tiny,width,scaling,memory,gram,mixup",
                   help="comma-separated sections to run")
   ap.add_argument("--dry", action="store_true", help="the same sections at tiny sizes (a "
                   "check that they run, not figures)")
@@ -114,6 +114,7 @@ def main():
         f"{jax.devices()[0].device_kind}, {os.cpu_count()} cores")
   sections = {"startup": lambda: startup_section(res),
               "compile": lambda: compile_section(res),
+              "xla": lambda: xla_section(res, q),
               "rarity384": lambda: rarity384_section(res),
               "methods": lambda: methods_section(res, ref, q),
               "tiny": lambda: tiny_section(res, q),
@@ -174,7 +175,7 @@ def compile_section(res):
     for method in ("erm", "cutout", "cutmix"):
       cfg = PRESETS["reference"].replace(method=method, backend=backend)
       spec = cfg.spec()
-      f = jax.jit(lambda seed, h: train(jax.random.key(seed), Spec(static=spec.static, hypers=h))[1:])
+      f = compiler.jit(lambda seed, h: train(jax.random.key(seed), Spec(static=spec.static, hypers=h))[1:])
       t0 = time.perf_counter()
       low = f.lower(np.uint32(0), spec.hypers)
       t1 = time.perf_counter()
@@ -195,7 +196,7 @@ def compile_section(res):
 
   def compile_s():
     jax.clear_caches()
-    f = jax.jit(lambda seed, h: train(jax.random.key(seed), Spec(static=spec.static, hypers=h))[1:])
+    f = compiler.jit(lambda seed, h: train(jax.random.key(seed), Spec(static=spec.static, hypers=h))[1:])
     t0 = time.perf_counter()
     f.lower(np.uint32(0), spec.hypers).compile()
     return time.perf_counter() - t0
@@ -214,6 +215,63 @@ def compile_section(res):
   res["compile_account"] = {"full_s": full, "without_test_s": no_test, "loop_only_s": loop_only}
   print(f"Cutout, direct: whole program {full:.2f} s = training loop {loop_only:.2f} s + logging "
         f"and final metrics {no_test - loop_only:.2f} s + test evaluation {full - no_test:.2f} s")
+
+
+def xla_section(res, q):
+  """XLA's defaults against jaxcut's CPU compiler options (jaxcut.compiler), side by side in
+  one process: compile seconds (no cache) and warm run seconds per program, then a small
+  sweep end to end in a new process with a cold cache."""
+  from jaxcut.config import Spec
+  if jax.default_backend() != "cpu":
+    print("\n## XLA options: CPU only (other backends keep XLA's defaults)")
+    return
+  jax.config.update("jax_enable_compilation_cache", False)
+  sets = {"default": None, "jaxcut": dict(compiler.CPU)}
+  sizes = {"tiny": PRESETS["tiny"].replace(steps=60, log_every=20),
+           "reference": PRESETS["reference"].replace(steps=1000 if q else 3000)}
+  if DRY:
+    sizes = {"tiny": PRESETS["tiny"].replace(steps=20, log_every=10)}
+  variants = [("erm", "direct", {}), ("cutmix", "direct", {}), ("cutmix", "gram", {}),
+              ("cutout", "gram", {}), ("mixup", "direct", {"exact": False})]
+  print(f"\n## XLA defaults vs jaxcut's CPU options {compiler.CPU}: seconds per program "
+        "(compile without cache; run warm, best of 2)")
+  print(f"{'size':<10}{'method':<16}{'compile default':>16}{'jaxcut':>8}{'ratio':>7}"
+        f"{'run default':>13}{'jaxcut':>8}{'ratio':>7}")
+  res["xla"] = {"options": {k: str(v) for k, v in compiler.CPU.items()}, "programs": {}}
+  for size, base in sizes.items():
+    for method, backend, kw in variants:
+      cfg = base.replace(method=method, backend=backend, **kw)
+      spec = cfg.spec()
+      row = {}
+      for name, opts in sets.items():
+        f = jax.jit(lambda seed, h: train(jax.random.key(seed),
+                                          Spec(static=spec.static, hypers=h))[1:],
+                    compiler_options=opts)
+        t0 = time.perf_counter()
+        c = f.lower(np.uint32(0), spec.hypers).compile()
+        comp = time.perf_counter() - t0
+        jax.block_until_ready(c(np.uint32(0), spec.hypers))
+        run = min(timed(lambda: c(np.uint32(1), spec.hypers))[0] for _ in range(2))
+        row[name] = {"compile_s": comp, "run_s": run}
+      label = f"{method}:{backend}" + ("" if cfg.exact else ":sampled")
+      res["xla"]["programs"][f"{size}:{label}"] = row
+      d, j = row["default"], row["jaxcut"]
+      print(f"{size:<10}{label:<16}{d['compile_s']:16.2f}{j['compile_s']:8.2f}"
+            f"{j['compile_s'] / d['compile_s']:7.2f}{d['run_s']:13.3f}{j['run_s']:8.3f}"
+            f"{j['run_s'] / d['run_s']:7.2f}")
+  jax.config.update("jax_enable_compilation_cache", True)
+  import tempfile
+  args = ["--grid=paper", "--seeds=1", "--steps=100" if DRY else "--steps=1000"]
+  ends = {}
+  for name in ("default", "fast-compile"):
+    os.environ[compiler.ENV] = name
+    try:
+      ends[name] = _sweep_seconds(args, tempfile.mkdtemp())
+    finally:
+      del os.environ[compiler.ENV]
+  res["xla"]["end_to_end"] = {"command": " ".join(args), **ends}
+  print(f"python -m jaxcut.sweep {' '.join(args)}, new process, cold cache: XLA defaults "
+        f"{ends['default']:.1f} s, jaxcut's options {ends['fast-compile']:.1f} s")
 
 
 def rarity384_section(res):
@@ -338,7 +396,7 @@ def memory_section(res, ref):
 def run_time(cfg: Config) -> float:
   """Seconds of one whole run (jit, warm, best of 2)."""
   spec = cfg.spec()
-  f = jax.jit(lambda k: train(k, spec)[1:])
+  f = compiler.jit(lambda k: train(k, spec)[1:])
   jax.block_until_ready(f(jax.random.key(0)))
   return min(timed(lambda: f(jax.random.key(1)))[0] for _ in range(2))
 

@@ -102,6 +102,10 @@ def enable_precision(dtype: str) -> None:
     jax.config.update("jax_enable_x64", True)
 
 
-def define_cache_flag(fv: flags.FlagValues) -> None:
+def define_runtime_flags(fv: flags.FlagValues) -> None:
   flags.DEFINE_string("cache_dir", None, "persistent compilation cache: a directory, or off "
                       "(default: $JAXCUT_CACHE_DIR, else ~/.cache/jaxcut/xla)", flag_values=fv)
+  flags.DEFINE_enum("xla_options", None, ["fast-compile", "default"],
+                    "how XLA compiles jaxcut's programs on CPU: fast-compile (jaxcut's "
+                    "options: about half the compile time) or default (XLA's own; default: "
+                    "$JAXCUT_XLA_OPTIONS, else fast-compile)", flag_values=fv)

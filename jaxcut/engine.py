@@ -28,6 +28,7 @@ import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from jaxcut import compiler
 from jaxcut.config import Config, ConfigError, Spec, Static
 from jaxcut.training import train
 
@@ -92,8 +93,8 @@ def measured_bytes_per_run(static: Static) -> int:
   estimate `bytes_per_run` where the backend reports none. Costs one compile per group."""
   try:
     hyp = jax.tree.map(lambda x: np.stack([x, x]), _hypers_like(static))
-    prog = jax.jit(jax.vmap(lambda seed, h: train(jax.random.key(seed),
-                                                  Spec(static=static, hypers=h))[1:]))
+    prog = compiler.jit(jax.vmap(lambda seed, h: train(jax.random.key(seed),
+                                                       Spec(static=static, hypers=h))[1:]))
     stats = prog.lower(np.zeros(2, np.uint32), hyp).compile().memory_analysis()
     return int((stats.temp_size_in_bytes + stats.output_size_in_bytes) / 2)
   except Exception:  # backends without memory analysis
@@ -156,15 +157,15 @@ def chunk_program(static: Static, width: int, n_devices: int):
     return jax.lax.map(one, (seeds, hypers), batch_size=width)
 
   spec = PartitionSpec(AXIS)
-  return jax.jit(jax.shard_map(local, mesh=mesh(), in_specs=(spec, spec), out_specs=spec,
-                               check_vma=False))
+  return compiler.jit(jax.shard_map(local, mesh=mesh(), in_specs=(spec, spec),
+                                    out_specs=spec, check_vma=False))
 
 
 @functools.lru_cache(maxsize=PROGRAMS_KEPT)
 def single_program(static: Static):
   """One run, jitted (the loop mode)."""
-  return jax.jit(lambda seed, hypers: train(jax.random.key(seed),
-                                            Spec(static=static, hypers=hypers))[1:])
+  return compiler.jit(lambda seed, hypers: train(jax.random.key(seed),
+                                                 Spec(static=static, hypers=hypers))[1:])
 
 
 def run_chunk(configs: Sequence[Config], seeds: Sequence[int], chunk: int, width: int):

@@ -18,6 +18,7 @@ import jax
 import numpy as np
 
 import jaxcut
+from jaxcut import compiler
 
 
 def provenance() -> dict:
@@ -28,6 +29,7 @@ def provenance() -> dict:
           "backend": jax.default_backend(),
           "matmul_precision": str(jax.config.jax_default_matmul_precision),
           "xla_flags": os.environ.get("XLA_FLAGS", ""),
+          "compiler_options": compiler.describe(),
           "devices": [str(d) for d in jax.devices()],
           "process_count": jax.process_count()}
 

@@ -14,11 +14,13 @@ CLI: `python -m jaxcut.train --method cutmix --preset reference [--sampled] [--F
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import optax
 
-from jaxcut import coefficients, gram, metrics, model
+from jaxcut import coefficients, compiler, gram, metrics, model
 from jaxcut.config import Hypers, Spec, Static
 from jaxcut.data import sample
 from jaxcut.objectives import preact_objective
@@ -199,4 +201,12 @@ def log_steps(static: Static):
   return jnp.arange(static.n_log) * static.log_every
 
 
-train_jit = jax.jit(train)
+@functools.cache
+def _train_program():
+  return compiler.jit(train)
+
+
+def train_jit(key, spec: Spec):
+  """`train`, jitted with jaxcut's compiler options (built at first call, once the backend
+  is chosen)."""
+  return _train_program()(key, spec)

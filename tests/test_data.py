@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
+from jaxcut import compiler
 from jaxcut.config import Config
 from jaxcut.data import BACKGROUND, DOMINANT, FEATURE, feature_probs, noise_patches, sample
 
@@ -14,7 +15,7 @@ CFG = Config(P=4, d=64, n=20000, group_counts=(2, 3, 4), group_masses=(0.6, 0.3,
 
 def draw(n=20000, cfg=CFG, seed=0):
   spec = cfg.spec()
-  return jax.jit(lambda k: sample(k, spec.static, spec.hypers, n))(jax.random.key(seed))
+  return compiler.jit(lambda k: sample(k, spec.static, spec.hypers, n))(jax.random.key(seed))
 
 
 def test_feature_frequencies_match_masses_chi_square():

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxcut import gram, metrics, model, wishart
+from jaxcut import compiler, gram, metrics, model, wishart
 from jaxcut.config import Config, ConfigError
 from jaxcut.data import noise_patches, sample
 from jaxcut.training import DATA, INIT, TEST, train, train_direct, train_gram, train_jit
@@ -29,9 +29,9 @@ def same_vectors(cfg, key):
   batch = sample(jax.random.fold_in(key, DATA), spec.static, spec.hypers, cfg.n)
   W0 = model.init(jax.random.fold_in(key, INIT), spec.static, spec.hypers)
   data = gram.from_vectors(batch, W0, cfg.K)
-  direct = jax.jit(train_direct)(key, spec)
+  direct = compiler.jit(train_direct)(key, spec)
   gspec = cfg.replace(backend="gram").spec()
-  g = jax.jit(lambda k, s, d: train_gram(k, s, data=d))(key, gspec, data)
+  g = compiler.jit(lambda k, s, d: train_gram(k, s, data=d))(key, gspec, data)
   return direct, g, batch, W0
 
 
@@ -140,8 +140,8 @@ def test_bartlett_gram_matches_explicit_gram_in_law():
     return gram.from_vectors(b, W0, cfg.K).gram
 
   keys = jax.random.split(jax.random.key(1), 3000)
-  Gb = np.asarray(jax.jit(jax.vmap(bartlett))(keys), np.float64)
-  Ge = np.asarray(jax.jit(jax.vmap(explicit))(keys), np.float64)
+  Gb = np.asarray(compiler.jit(jax.vmap(bartlett))(keys), np.float64)
+  Ge = np.asarray(compiler.jit(jax.vmap(explicit))(keys), np.float64)
   S = Gb.shape[1]  # 2 filters, then N = 12 noise vectors
   diag, off = np.arange(S), ~np.eye(S, dtype=bool)
   for part in (slice(0, 2), slice(2, S)):  # ||Lambda w0||^2, ||xi||^2 (a mixture of 2 kinds)
@@ -173,9 +173,9 @@ def test_gaussian_test_accuracy_matches_explicit_test_points():
   phi = model.activation(spec.static, spec.hypers)
   data = gram.from_vectors(batch, W0, cfg.K)
   state = {"feat": gp["feat"], "c": gp["c"]}
-  explicit = jax.jit(lambda k: metrics.test_metrics(k, dp["W"], spec.static, spec.hypers, phi))(
+  explicit = compiler.jit(lambda k: metrics.test_metrics(k, dp["W"], spec.static, spec.hypers, phi))(
       jax.random.key(10))
-  gauss = jax.jit(lambda k: metrics.stratified_accuracy(
+  gauss = compiler.jit(lambda k: metrics.stratified_accuracy(
       k, spec.static, spec.hypers, gram.test_outputs(state, data, spec.static, spec.hypers, phi),
       jnp.float32, batch=gram.TEST_BATCH))(jax.random.key(11))
   n_g = cfg.n_test / 2
@@ -194,7 +194,7 @@ def test_gram_runs_vmap_over_d_like_separate_runs():
   assert specs[0].static == specs[1].static
   keys = jnp.stack([jax.random.key(1), jax.random.key(2)])
   stacked = jax.tree.map(lambda *x: jnp.stack(x), *specs)
-  batched = jax.jit(jax.vmap(train))(keys, stacked)
+  batched = compiler.jit(jax.vmap(train))(keys, stacked)
   for r in range(2):
     single = train_jit(keys[r], specs[r])
     for a, b in zip(jax.tree.leaves(jax.tree.map(lambda x: x[r], batched)),
@@ -217,7 +217,7 @@ def test_backends_agree_statistically_at_d_2000():
     out = {}
     for backend in ("direct", "gram"):
       spec = Config(method=method, backend=backend, steps=500, log_every=500).spec()
-      run = jax.jit(lambda k: train(k, spec)[2])
+      run = compiler.jit(lambda k: train(k, spec)[2])
       ms = [run(k) for k in seeds]
       out[backend] = {k: np.array([np.asarray(m[k]) for m in ms])
                       for k in ("output_group", "margin_group", "test_acc_group", "test_acc")}

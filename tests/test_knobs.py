@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxcut import gram, metrics, model
+from jaxcut import compiler, gram, metrics, model
 from jaxcut.config import PRESETS, Config, ConfigError
 from jaxcut.data import FEATURE, sample
 from jaxcut.training import DATA, INIT, train, train_direct, train_gram
@@ -34,7 +34,7 @@ BEFORE_CFG = {"erm": TINY, "cutmix": TINY.replace(method="cutmix"),
 
 def run(cfg, seed=3):
   spec = cfg.spec()
-  return jax.jit(lambda k: train(k, spec))(jax.random.key(seed))
+  return compiler.jit(lambda k: train(k, spec))(jax.random.key(seed))
 
 
 @pytest.mark.parametrize("name", sorted(BEFORE))
@@ -146,7 +146,7 @@ def test_kou_setting_equals_an_explicit_numpy_loop():
     cfg = kou_config()
     spec = cfg.spec()
     key = jax.random.key(5)
-    params, _, m = jax.jit(lambda k: train_direct(k, spec))(key)
+    params, _, m = compiler.jit(lambda k: train_direct(k, spec))(key)
     b = sample(jax.random.fold_in(key, DATA), spec.static, spec.hypers, cfg.n)
     W0 = model.init(jax.random.fold_in(key, INIT), spec.static, spec.hypers)
     x = np.asarray(b.x)
@@ -177,9 +177,9 @@ def test_gram_backend_equals_direct_with_the_knobs_it_allows(kw):
     key = jax.random.key(4)
     batch = sample(jax.random.fold_in(key, DATA), spec.static, spec.hypers, cfg.n)
     W0 = model.init(jax.random.fold_in(key, INIT), spec.static, spec.hypers)
-    dp, dtraj, dm = jax.jit(train_direct)(key, spec)
+    dp, dtraj, dm = compiler.jit(train_direct)(key, spec)
     gspec = cfg.replace(backend="gram").spec()
-    gp, gtraj, gm = jax.jit(lambda k, s, d: train_gram(k, s, data=d))(
+    gp, gtraj, gm = compiler.jit(lambda k, s, d: train_gram(k, s, data=d))(
         key, gspec, gram.from_vectors(batch, W0, cfg.K))
     for name in ("feature_output", "feature_margin", "train_loss", "gamma"):
       np.testing.assert_allclose(np.asarray(gtraj[name]), np.asarray(dtraj[name]), rtol=1e-8,

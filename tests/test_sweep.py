@@ -296,8 +296,9 @@ def test_results_are_typed_and_blank_where_a_setting_does_not_apply(reference):
   assert erm["diverged"] is False and erm["run_seconds"] > 0
   # float32 values are written in their shortest round-trip form
   text = open(os.path.join(out, "results.csv")).read()
-  assert all(len(x) < 12 for line in text.splitlines()[1:] for x in line.split(",")
-             if x.replace(".", "").isdigit()), text[:500]
+  values = [x for line in text.splitlines()[1:] for x in line.split(",")
+            if "." in x and x.replace(".", "").isdigit()]
+  assert values and all(x == str(np.float32(x)) for x in values), text[:500]
   from jaxcut.results import metric_names, result_columns
   assert set(rows[0]) <= result_columns(smoke().base, ["sigma_d"])
   assert set(metric_names(("common", "rare", "extreme"))) <= set(rows[0])

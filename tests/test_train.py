@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxcut import coefficients
+from jaxcut import coefficients, compiler
 from jaxcut.config import Config
 from jaxcut.data import sample
 from jaxcut.training import DATA, train, train_jit
@@ -91,7 +91,7 @@ def test_vmap_over_configs_equals_separate_runs(method, dtype, rtol):
     specs = [c.spec() for c in cfgs]
     keys = jnp.stack([jax.random.key(1), jax.random.key(2)])
     stacked = jax.tree.map(lambda *x: jnp.stack(x), *specs)
-    batched = jax.jit(jax.vmap(train))(keys, stacked)
+    batched = compiler.jit(jax.vmap(train))(keys, stacked)
     for r in range(2):
       single = train_jit(keys[r], specs[r])
       batched_r = jax.tree.map(lambda x: x[r], batched)
@@ -149,7 +149,7 @@ def test_paper_direction_on_reference_setting():
   ratio, rare_acc = {}, {}
   for method in ("erm", "cutout", "cutmix"):
     spec = Config(method=method, log_every=1000).spec()
-    run = jax.jit(lambda k: train(k, spec)[2])
+    run = compiler.jit(lambda k: train(k, spec)[2])
     ms = [run(k) for k in seeds]
     margins = np.array([m["output_group"] for m in ms])
     ratio[method] = np.mean(margins[:, 1] / margins[:, 0])
@@ -162,5 +162,5 @@ def test_float32_runs_do_not_depend_on_the_x64_flag():
   spec = TINY.replace(method="cutmix", exact=False, mixing="beta").spec()
   a = train_jit(jax.random.key(5), spec)
   with jax.enable_x64(True):
-    b = jax.jit(train)(jax.random.key(5), spec)
+    b = compiler.jit(train)(jax.random.key(5), spec)
   jax.tree.map(lambda x, y: np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-7), a, b)

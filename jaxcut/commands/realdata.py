@@ -39,8 +39,8 @@ def realdata_flags():
   flags.DEFINE_bool("quiet", False, "no progress", flag_values=fv)
   flags.DEFINE_bool("report", False, "write consistency.png and summary.md into OUT/report",
                     flag_values=fv)
-  from jaxcut.cli import define_cache_flag
-  define_cache_flag(fv)
+  from jaxcut.cli import define_runtime_flags
+  define_runtime_flags(fv)
   return fv
 
 
@@ -66,7 +66,7 @@ def main(argv: Sequence[str]) -> int:
         "eval_set.npz, parts/, cscore/, report/.")
   cfg, kw = resolve(fv)
   from jaxcut import runtime
-  runtime.configure(fv.cache_dir)
+  runtime.configure(fv.cache_dir, fv.xla_options)
   from jaxcut.images.experiment import run_experiment
   out = fv.out or default_out(cfg.dataset, kw)
   res = run_experiment(cfg, out, overwrite=fv.overwrite, quiet=fv.quiet)

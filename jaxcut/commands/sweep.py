@@ -55,8 +55,8 @@ def sweep_flags():
                        "others give up on a dead process", flag_values=fv)
   flags.DEFINE_bool("report", False, "write figures and summary.md into OUT/report at the end",
                     flag_values=fv)
-  from jaxcut.cli import define_cache_flag
-  define_cache_flag(fv)
+  from jaxcut.cli import define_runtime_flags
+  define_runtime_flags(fv)
   # every Config field fixes that field for every run: --sigma_d=0.1 (or --set sigma_d=0.1)
   define_config_flags(fv, skip=("steps",))
   return fv
@@ -133,7 +133,7 @@ def main(argv: Sequence[str]) -> int:
     if value is not None and value < 1:
       raise UsageError(f"--{name}={value} must be an integer >= 1")
   from jaxcut import runtime
-  runtime.configure(fv.cache_dir)
+  runtime.configure(fv.cache_dir, fv.xla_options)
   if fv.distributed:
     from jaxcut import distributed
     distributed.initialize(heartbeat_timeout_s=fv.heartbeat_timeout)

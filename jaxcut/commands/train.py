@@ -13,7 +13,7 @@ from typing import Sequence
 
 from absl import flags
 
-from jaxcut.cli import MAX_SEED, UsageError, define_cache_flag, enable_precision, parse
+from jaxcut.cli import MAX_SEED, UsageError, define_runtime_flags, enable_precision, parse
 from jaxcut.config import PRESETS, Config, preset
 
 
@@ -30,7 +30,7 @@ def train_flags() -> flags.FlagValues:
                       "jaxcut.store.load_run(DIR)); refused if it holds anything", flag_values=fv)
   flags.DEFINE_bool("overwrite", False, "replace what --out holds (a run, a sweep, files)",
                     flag_values=fv)
-  define_cache_flag(fv)
+  define_runtime_flags(fv)
   define_config_flags(fv)
   return fv
 
@@ -59,7 +59,7 @@ def main(argv: Sequence[str]) -> int:
   parse(fv, argv, usage="usage: python -m jaxcut.train [--preset NAME] [--FIELD=VALUE ...] [--seed S] [--out DIR]")
   cfg = train_config(fv)
   from jaxcut import runtime
-  runtime.configure(fv.cache_dir)
+  runtime.configure(fv.cache_dir, fv.xla_options)
   if not 0 <= fv.seed <= MAX_SEED:
     raise UsageError(f"--seed={fv.seed} is out of range: seed must be an integer in "
                      f"0..{MAX_SEED}")

@@ -97,7 +97,8 @@ def hyper_for(cfg: RealConfig):
 def _batched(fn, width: int):
   """jit(lax.map(fn, batch_size=width)) over the leading axis of every argument."""
   import jax
-  return jax.jit(lambda *xs: jax.lax.map(lambda a: fn(*a), xs, batch_size=width))
+  from jaxcut import compiler
+  return compiler.jit(lambda *xs: jax.lax.map(lambda a: fn(*a), xs, batch_size=width))
 
 
 def _chunks(ids: list, size: int):
