@@ -108,7 +108,10 @@ def tests(dry: bool, keep: float = 0.0, log: str | None = None) -> dict:
   """The selection's counts; failures are named (pytest -rf) and make the step fail, and
   pytest's whole output (the assertion's numbers) goes to `log`. `keep`: seconds of the
   budget left over for the steps after this one."""
-  cmd = [sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider", *TESTS[dry]]
+  # -n 0: one process on the device (pyproject's -n auto would start a worker per core,
+  # each taking its own share of the accelerator's memory)
+  cmd = [sys.executable, "-m", "pytest", "-q", "-rf", "-n", "0", "-p", "no:cacheprovider",
+         *TESTS[dry]]
   stdout, _, rc = capture(cmd, min(480, BUDGET.left() - keep))
   if log:
     with open(log, "w") as f:

@@ -7,8 +7,8 @@ each program hard (LLVM at -O2 and its newer fusion emitters). For jaxcut's prog
 (`xla_cpu_use_fusion_emitters=false`) halves compile time (a tiny run's program 5.6 s ->
 2.8 s on this 2-core machine) and leaves run time at the reference setting unchanged
 (measured side by side: `python -m benchmarks.sweep_throughput --only compile`, figures in
-benchmarks/README.md). Results move by float32 rounding only (other instruction
-selection; float64 runs were bit-identical).
+benchmarks/README.md). Results move by rounding only (some sums are ordered differently:
+float64 within 1e-12, float32 within 1e-5, tests/test_compiler.py).
 
 These are per-program `compiler_options`, so they do not touch programs that are not
 jaxcut's, and XLA_FLAGS still sets everything else. Other backends keep XLA's defaults

@@ -330,7 +330,8 @@ def test_compilation_cache_is_written_and_reused_with_the_same_results(tmp_path)
   assert rows_without_timing(str(tmp_path / "a")) == rows_without_timing(str(tmp_path / "b"))
   off = tmp_path / "off"
   env["JAXCUT_CACHE_DIR"] = str(off)
-  assert sweep_cli(*args, f"--out={tmp_path / 'c'}", "--cache_dir=off", env=env).returncode == 0
+  assert sweep_cli(*args, f"--out={tmp_path / 'c'}", "--cache_dir=off", "--only=method=erm",
+                   env=env).returncode == 0  # one group is enough to see no cache is made
   assert not off.exists()
 
 
