@@ -167,7 +167,6 @@ def startup_section(res):
 def compile_section(res):
   """Compile seconds per static group at the reference setting, and where they go."""
   from jaxcut import training as train_mod
-  from jaxcut.config import Spec
   print("\n## compile seconds per static group (reference setting, T=3000; lower + compile)")
   jax.config.update("jax_enable_compilation_cache", False)  # compile, do not load
   res["compile"] = {}
@@ -175,7 +174,7 @@ def compile_section(res):
     for method in ("erm", "cutout", "cutmix"):
       cfg = PRESETS["reference"].replace(method=method, backend=backend)
       spec = cfg.spec()
-      f = compiler.jit(lambda seed, h: train(jax.random.key(seed), Spec(static=spec.static, hypers=h))[1:])
+      f = compiler.jit(engine.one_run(spec.static))
       t0 = time.perf_counter()
       low = f.lower(np.uint32(0), spec.hypers)
       t1 = time.perf_counter()
@@ -196,7 +195,7 @@ def compile_section(res):
 
   def compile_s():
     jax.clear_caches()
-    f = compiler.jit(lambda seed, h: train(jax.random.key(seed), Spec(static=spec.static, hypers=h))[1:])
+    f = compiler.jit(engine.one_run(spec.static))
     t0 = time.perf_counter()
     f.lower(np.uint32(0), spec.hypers).compile()
     return time.perf_counter() - t0
@@ -221,7 +220,6 @@ def xla_section(res, q):
   """XLA's defaults against jaxcut's CPU compiler options (jaxcut.compiler), side by side in
   one process: compile seconds (no cache) and warm run seconds per program, then a small
   sweep end to end in a new process with a cold cache."""
-  from jaxcut.config import Spec
   if jax.default_backend() != "cpu":
     print("\n## XLA options: CPU only (other backends keep XLA's defaults)")
     return
@@ -244,9 +242,7 @@ def xla_section(res, q):
       spec = cfg.spec()
       row = {}
       for name, opts in sets.items():
-        f = jax.jit(lambda seed, h: train(jax.random.key(seed),
-                                          Spec(static=spec.static, hypers=h))[1:],
-                    compiler_options=opts)
+        f = jax.jit(engine.one_run(spec.static), compiler_options=opts)
         t0 = time.perf_counter()
         c = f.lower(np.uint32(0), spec.hypers).compile()
         comp = time.perf_counter() - t0
@@ -262,13 +258,8 @@ def xla_section(res, q):
   jax.config.update("jax_enable_compilation_cache", True)
   import tempfile
   args = ["--grid=paper", "--seeds=1", "--steps=100" if DRY else "--steps=1000"]
-  ends = {}
-  for name in ("default", "fast-compile"):
-    os.environ[compiler.ENV] = name
-    try:
-      ends[name] = _sweep_seconds(args, tempfile.mkdtemp())
-    finally:
-      del os.environ[compiler.ENV]
+  ends = {name: _sweep_seconds(args + [f"--xla_options={name}"], tempfile.mkdtemp())
+          for name in compiler.CHOICES}
   res["xla"]["end_to_end"] = {"command": " ".join(args), **ends}
   print(f"python -m jaxcut.sweep {' '.join(args)}, new process, cold cache: XLA defaults "
         f"{ends['default']:.1f} s, jaxcut's options {ends['fast-compile']:.1f} s")

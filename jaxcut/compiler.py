@@ -1,13 +1,13 @@
-"""The XLA options jaxcut compiles its simulation programs with.
+"""The XLA options jaxcut compiles its programs with (simulations and image models).
 
 On a CPU a jaxcut program takes longer to compile than to run at the sizes of tests and
 small grids, and a grid pays one compile per static group. XLA's CPU defaults optimise
 each program hard (LLVM at -O2 and its newer fusion emitters). For jaxcut's programs,
 `xla_backend_optimization_level=1` with the classic fusion emitters
 (`xla_cpu_use_fusion_emitters=false`) halves compile time (a tiny run's program 5.6 s ->
-2.8 s on this 2-core machine) and leaves run time at the reference setting unchanged
-(measured side by side: `python -m benchmarks.sweep_throughput --only compile`, figures in
-benchmarks/README.md). Results move by rounding only (some sums are ordered differently:
+2.8 s on this 2-core machine) and leaves run time at the reference setting as it was,
+except Cutout on the gram backend (+20% per run; measured side by side:
+`python -m benchmarks.sweep_throughput --only xla`, figures in benchmarks/README.md). Results move by rounding only (some sums are ordered differently:
 float64 within 1e-12, float32 within 1e-5, tests/test_compiler.py).
 
 These are per-program `compiler_options`, so they do not touch programs that are not

@@ -219,8 +219,11 @@ class Config:
 
   def to_dict(self) -> dict:
     # not dataclasses.asdict: it deep-copies every value (25 s of hashing a 100,000-run grid)
-    return {k: (list(v) if isinstance(v, tuple) else v)
-            for k, v in ((f.name, getattr(self, f.name)) for f in dataclasses.fields(self))}
+    out = {}
+    for f in dataclasses.fields(self):
+      v = getattr(self, f.name)
+      out[f.name] = list(v) if isinstance(v, tuple) else v
+    return out
 
   @property
   def K(self) -> int:

@@ -87,14 +87,21 @@ def check_fits(cfg: Config) -> None:
                     f"{hint}")
 
 
+def one_run(static: Static):
+  """(seed, hypers) -> (trajectories, final metrics) of one run: what every program here
+  compiles, vmapped, mapped or alone."""
+  def run(seed, hypers):
+    return train(jax.random.key(seed), Spec(static=static, hypers=hypers))[1:]
+  return run
+
+
 @functools.lru_cache(maxsize=None)
 def measured_bytes_per_run(static: Static) -> int:
   """Compiled temp + output bytes per run of 2 vmapped runs (XLA's memory analysis), or the
   estimate `bytes_per_run` where the backend reports none. Costs one compile per group."""
   try:
     hyp = jax.tree.map(lambda x: np.stack([x, x]), _hypers_like(static))
-    prog = compiler.jit(jax.vmap(lambda seed, h: train(jax.random.key(seed),
-                                                       Spec(static=static, hypers=h))[1:]))
+    prog = compiler.jit(jax.vmap(one_run(static)))
     stats = prog.lower(np.zeros(2, np.uint32), hyp).compile().memory_analysis()
     return int((stats.temp_size_in_bytes + stats.output_size_in_bytes) / 2)
   except Exception:  # backends without memory analysis
@@ -148,13 +155,10 @@ def chunk_program(static: Static, width: int, n_devices: int):
   """jit(shard_map(lax.map(train, batch_size=width))) for one static group."""
   del n_devices  # part of the cache key: a new mesh needs a new program
 
-  def one(args):
-    seed, hypers = args
-    _, traj, metrics = train(jax.random.key(seed), Spec(static=static, hypers=hypers))
-    return traj, metrics
+  run = one_run(static)
 
   def local(seeds, hypers):
-    return jax.lax.map(one, (seeds, hypers), batch_size=width)
+    return jax.lax.map(lambda a: run(*a), (seeds, hypers), batch_size=width)
 
   spec = PartitionSpec(AXIS)
   return compiler.jit(jax.shard_map(local, mesh=mesh(), in_specs=(spec, spec),
@@ -164,8 +168,7 @@ def chunk_program(static: Static, width: int, n_devices: int):
 @functools.lru_cache(maxsize=PROGRAMS_KEPT)
 def single_program(static: Static):
   """One run, jitted (the loop mode)."""
-  return compiler.jit(lambda seed, hypers: train(jax.random.key(seed),
-                                                 Spec(static=static, hypers=hypers))[1:])
+  return compiler.jit(one_run(static))
 
 
 def run_chunk(configs: Sequence[Config], seeds: Sequence[int], chunk: int, width: int):

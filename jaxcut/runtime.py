@@ -26,10 +26,10 @@ def configure(cache_dir: Optional[str] = None, xla_options: Optional[str] = None
   from jaxcut import cache, compiler
   if xla_options:
     os.environ[compiler.ENV] = xla_options
-  compiler.choice()
+  xla = compiler.choice()  # a bad JAXCUT_XLA_OPTIONS is refused here, before any compute
   if not os.environ.get("JAX_DEFAULT_MATMUL_PRECISION"):
     jax.config.update("jax_default_matmul_precision", "highest")
   return {"compilation_cache": cache.enable(cache_dir),
           "matmul_precision": str(jax.config.jax_default_matmul_precision),
           "xla_flags": os.environ.get("XLA_FLAGS", ""),
-          "compiler_options": compiler.choice()}  # not the backend's: it is not up yet
+          "compiler_options": xla}  # the choice, not the options: no backend is up yet
