@@ -204,8 +204,8 @@ def compile_section(res):
     full = compile_s()
     metrics_mod.test_metrics = metrics_mod.stratified_accuracy = fake_test
     no_test = compile_s()
-    train_mod._log_entry = lambda static, phi, W, *a: {"objective": jnp.sum(W)}
-    train_mod._final = lambda static, phi, W, *a: {"x": jnp.sum(W)}
+    train_mod._log_entry = lambda static, hypers, phi, W, *a: {"objective": jnp.sum(W)}
+    train_mod._final = lambda static, hypers, phi, W, *a: {"x": jnp.sum(W)}
     loop_only = compile_s()
   finally:
     (metrics_mod.test_metrics, metrics_mod.stratified_accuracy, train_mod._log_entry,
