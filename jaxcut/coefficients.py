@@ -36,14 +36,16 @@ class NoiseBasis:
   chol: jax.Array  # [N, N] lower Cholesky factor of G (+ ridge when singular)
 
 
-def noise_basis(batch: Batch, K: int) -> NoiseBasis:
+def noise_basis(batch: Batch, K: int, d) -> NoiseBasis:
+  """The training noise and the Cholesky factor of its Gram; d: the run's dimension
+  (traced; the arrays may be padded past it with zeros)."""
   xi, index = noise_patches(batch, K)
   n, q, dp = xi.shape
   flat = xi.reshape(n * q, dp)
   G = flat @ flat.T
   norm2 = jnp.diagonal(G).reshape(n, q)
-  if n * q > dp:
-    G = G + 1e-6 * jnp.mean(jnp.diagonal(G)) * jnp.eye(n * q, dtype=G.dtype)
+  ridge = jnp.where(n * q > d - 2 * K, 1e-6 * jnp.mean(jnp.diagonal(G)), 0.0)
+  G = G + ridge * jnp.eye(n * q, dtype=G.dtype)
   return NoiseBasis(xi=xi, index=index, norm2=norm2, chol=jnp.linalg.cholesky(G))
 
 

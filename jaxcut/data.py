@@ -18,8 +18,13 @@ Other papers' knobs (docs/model.md, section 10; defaults give the above bit for 
 * group_norms: v_{s,k} has norm ||mu_g|| (its group's); alpha stays a multiple of e_col.
 * features="antipodal": v_{-1,k} = -v_{+1,k} = -||mu|| e_k (coordinate K+k is unused).
 * noise_projected=False: xi ~ N(0, sigma^2 I_d) on every coordinate, the feature ones too.
-* bias=True: a constant 1 is appended to every patch (coordinate d), so that a filter's
-  last coordinate acts as its bias.
+* bias=True: a constant 1 is appended to every patch (its last coordinate), so that a
+  filter's last coordinate acts as its bias.
+
+Arrays are `Static.d` wide, the run's d (`Hypers.d`) rounded up to a compiled size
+(`config.compiled_d`); coordinates d.. are exactly 0. Noise is drawn per block of
+`BLOCK` coordinates (block b from fold_in(key, b), `blocked`), so coordinate j's value does
+not depend on how far the arrays are padded: a run gives the same numbers in every program.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import numpy as np
 from jaxcut.config import Hypers, Static
 
 FEATURE, DOMINANT, BACKGROUND = 0, 1, 2
+BLOCK = 128  # coordinates per random block (see `blocked`)
 ROLE_NAMES = ("feature", "dominant", "background")
 
 
@@ -132,8 +138,22 @@ def noise_std(layout: Layout, hypers: Hypers) -> jax.Array:
                    jnp.where(layout.roles == BACKGROUND, hypers.sigma_b, 0.0))
 
 
+def blocked(draw, key, lead: tuple, width: int, count, dtype) -> jax.Array:
+  """[*lead, width] draws of draw(key, shape, dtype) whose entries j >= count (traced) are 0.
+
+  Drawn per block of BLOCK coordinates, block b from fold_in(key, b), so entry j depends
+  on (key, j) only, never on `width`: padding a run's arrays leaves its draws alone.
+  """
+  nb = -(-width // BLOCK)
+  z = jax.vmap(lambda b: draw(jax.random.fold_in(key, b), lead + (BLOCK,), dtype))(
+      jnp.arange(nb))  # [nb, *lead, BLOCK]
+  z = jnp.moveaxis(z, 0, -2).reshape(lead + (nb * BLOCK,))[..., :width]
+  return jnp.where(jnp.arange(width) < count, z, jnp.zeros((), dtype))
+
+
 def sample(key, static: Static, hypers: Hypers, n: int, groups=None) -> Batch:
-  """Draw n points with explicit d-dimensional patches. Pure, vectorised, jit/vmap-able.
+  """Draw n points with explicit patches ([n, P, Static.d], 0 from coordinate Hypers.d on).
+  Pure, vectorised, jit/vmap-able.
 
   See `sample_layout` for `groups` and the discrete draws.
   """
@@ -143,10 +163,11 @@ def sample(key, static: Static, hypers: Hypers, n: int, groups=None) -> Batch:
   std = noise_std(lay, hypers)[..., None]
   feat = feature_part(lay, static, hypers, dtype)
   if static.noise_projected:
-    x = jnp.concatenate([feat, jax.random.normal(k_n, (n, P, d - 2 * K), dtype) * std], -1)
+    xi = blocked(jax.random.normal, k_n, (n, P), d - 2 * K, hypers.d - 2 * K, dtype)
+    x = jnp.concatenate([feat, xi * std], -1)
   else:
-    x = jnp.pad(feat, ((0, 0), (0, 0), (0, d - 2 * K))) + jax.random.normal(
-        k_n, (n, P, d), dtype) * std
+    xi = blocked(jax.random.normal, k_n, (n, P), d, hypers.d, dtype)
+    x = jnp.pad(feat, ((0, 0), (0, 0), (0, d - 2 * K))) + xi * std
   if static.bias:
     x = jnp.concatenate([x, jnp.ones((n, P, 1), dtype)], -1)
   return Batch(x=x, **layout_fields(lay))

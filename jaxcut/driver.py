@@ -148,7 +148,8 @@ def run_sweep(grid: Grid, out: str, chunk: Optional[int] = None, width: Optional
               f"{old.get('fingerprint')}, {old.get('n_runs')} runs): {kept} committed runs "
               f"kept, renumbered into this grid's {len(runs)}", file=sys.stderr)
     sweep.start({"grid": grid.name, "size": grid.size, "fingerprint": fingerprint,
-                 "n_runs": len(runs), "created": old.get("created", _now()),
+                 "n_runs": len(runs), "compiled_programs": len(_group_index(runs)),
+                 "created": old.get("created", _now()),
                  "updated": _now(), "device_count": n_dev,
                  "process_count": jax.process_count(), **io.provenance(),
                  **({"grown_from": history} if history else {})}, grid.describe())
@@ -169,11 +170,12 @@ def _run(grid, runs, key_of, sweep, fingerprint, chunk, width, quiet, main,
   import jax
   from jaxcut import engine
   from jaxcut.distributed import barrier
+  group_of = _group_index(runs)
   if not quiet:
-    print(f"[{grid.name}] {len(runs)} runs ({grid.size} size) -> {sweep.path}", file=sys.stderr)
+    print(f"[{grid.name}] {len(runs)} runs ({grid.size} size) in {len(group_of)} compiled "
+          f"program{'s' if len(group_of) != 1 else ''} -> {sweep.path}", file=sys.stderr)
   done = sweep.finished_rows()
   todo = [r for r in runs if r.run_id not in done]
-  group_of = _group_index(runs)
   progress = Progress(grid.name, len(runs), len(done), quiet,
                       len({r.config.static() for r in todo}))
   if done and not quiet:

@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxcut.config import Hypers, Static
+from jaxcut.data import blocked
 
 
 def smoothed_leaky_relu(z, beta, r):
@@ -61,13 +62,21 @@ def activation(static: Static, hypers: Hypers) -> Callable:
 
 
 def init(key, static: Static, hypers: Hypers) -> jax.Array:
-  """W ~ N(0, sigma_0^2) (or uniform with std sigma_0), shape [2, m, d_in]."""
+  """W ~ N(0, sigma_0^2) (or uniform with std sigma_0), shape [2, m, d_in].
+
+  Coordinates Hypers.d .. Static.d (padding) are 0; the others are drawn per coordinate
+  block (`data.blocked`) and the bias column apart, so padding leaves the draws alone."""
   dtype = jnp.asarray(hypers.sigma_0).dtype
-  shape = (2, static.m, static.d_in)
+  k_w, k_b = jax.random.split(key)
   if static.init == "uniform":
     bound = jnp.sqrt(3.0).astype(dtype) * hypers.sigma_0
-    return jax.random.uniform(key, shape, dtype, -1.0, 1.0) * bound
-  return hypers.sigma_0 * jax.random.normal(key, shape, dtype)
+    draw = lambda k, shape, dt: jax.random.uniform(k, shape, dt, -1.0, 1.0) * bound
+  else:
+    draw = lambda k, shape, dt: hypers.sigma_0 * jax.random.normal(k, shape, dt)
+  W = blocked(draw, k_w, (2, static.m), static.d, hypers.d, dtype)
+  if static.bias:
+    W = jnp.concatenate([W, draw(k_b, (2, static.m, 1), dtype)], -1)
+  return W
 
 
 def inner(W, x) -> jax.Array:

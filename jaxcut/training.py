@@ -46,7 +46,8 @@ def train(key, spec: Spec):
   metrics; only params differ.
 
   Returns
-    params: direct {"W": [2, m, d] final filters, "W0": initial filters}; gram {"feat":
+    params: direct {"W": [2, m, d_in] final filters, "W0": initial filters}, at the
+      compiled width Static.d (`unpadded` cuts them to the run's d); gram {"feat":
       [2, m, 2K] final feature coordinates, "c": [2, m, N] noise coefficients (Lambda w =
       Lambda w0 + sum c xi), "W0_feat": initial feature coordinates}
     trajectories, each with a leading time axis of static.n_log points t = 0, log_every, ...:
@@ -136,7 +137,7 @@ def train_direct(key, spec: Spec):
   phi = model.activation(static, hypers)
   obj = preact_objective(static, hypers, phi)
   d = static.d  # the coefficient decomposition leaves out the bias coordinate (bias=True)
-  basis = coefficients.noise_basis(batch.replace(x=batch.x[..., :d]), K)
+  basis = coefficients.noise_basis(batch.replace(x=batch.x[..., :d]), K, hypers.d)
 
   def loss_fn(W, t):
     return obj(model.preactivations(W, batch.x), batch.y, jax.random.fold_in(aug, t))
@@ -194,6 +195,14 @@ def train_gram(key, spec: Spec, data=None):
                gram.rho(state, data), data.layout, data.index,
                jnp.zeros((), data.gram.dtype), state)
   return {**state, "W0_feat": data.W0_feat}, traj, out
+
+
+def unpadded(params: dict, d: int, bias: bool) -> dict:
+  """A direct run's params at the run's own d (coordinates d.. of the compiled width are
+  zero padding), the bias column kept; gram params, which have no d axis, as they are."""
+  def cut(W):
+    return jnp.concatenate([W[..., :d], W[..., -1:]], -1) if bias else W[..., :d]
+  return {k: cut(v) if k in ("W", "W0") else v for k, v in params.items()}
 
 
 def log_steps(static: Static):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from jaxcut import compiler, gram, metrics, model, wishart
-from jaxcut.config import Config, ConfigError
+from jaxcut.config import Config, ConfigError, compiled_d
 from jaxcut.data import noise_patches, sample
 from jaxcut.training import DATA, INIT, TEST, train, train_direct, train_gram, train_jit
 
@@ -61,7 +61,7 @@ def test_gram_run_equals_direct_run_given_the_same_vectors(dtype, rtol, kw):
     # the final filters themselves: feature coordinates and Lambda w = Lambda w0 + sum c xi
     K = cfg.K
     assert_close(gp["feat"], dp["W"][..., :2 * K], rtol, "feat")
-    xi = np.asarray(noise_patches(batch, K)[0]).reshape(-1, cfg.d - 2 * K)
+    xi = np.asarray(noise_patches(batch, K)[0]).reshape(-1, cfg.static().d - 2 * K)
     noise = np.asarray(W0[..., 2 * K:]) + np.asarray(gp["c"]) @ xi
     assert_close(noise, dp["W"][..., 2 * K:], rtol, "noise part")
     assert float(gm["span_residual"]) == 0.0
@@ -72,7 +72,7 @@ def test_singular_wishart_falls_back_to_explicit_vectors():
   cfg = Config(P=3, d=30, n=20, group_names=("common", "rare"), group_counts=(1, 2), group_masses=(0.7, 0.3),
                steps=40, log_every=20, n_test=200, sigma_d=0.5, sigma_b=0.2, method="cutmix")
   g = cfg.replace(backend="gram")
-  assert g.gram_explicit and g.static().d == 30 and not g.static().bartlett
+  assert g.gram_explicit and g.static().d == compiled_d(30) and not g.static().bartlett
   key = jax.random.key(0)
   _, dtraj, dm = train_jit(key, cfg.spec())
   _, gtraj, gm = train_jit(key, g.spec())

@@ -368,7 +368,8 @@ def test_a_sweep_of_many_groups_does_not_accumulate_compiled_code(tmp_path, monk
 def test_a_group_compiles_once_whatever_its_number_of_chunks(tmp_path):
   """Tracing events (one per program compiled or loaded from the persistent cache) during a
   sweep: a group's later chunks reuse its program, so 2 chunks and 4 chunks of the same
-  group trace alike, and a second group adds its own."""
+  group trace alike, a second group adds its own, and three dimensions of one ladder step
+  (`config.compiled_d`) trace as one."""
   from jaxcut import engine
   from jaxcut.config import PRESETS
   from jaxcut.grid import Axis, Grid
@@ -393,7 +394,9 @@ def test_a_group_compiles_once_whatever_its_number_of_chunks(tmp_path):
     four = traces(Grid(name="c", base=base, seeds=8), "four")      # 4 chunks
     groups = traces(Grid(name="c", base=base, seeds=4,
                          axes=(Axis("method", ("erm", "cutmix")),)), "groups")
+    dims = traces(Grid(name="c", base=base, seeds=2,  # d = 100, 110, 128: one width, 128
+                       axes=(Axis("d", (100, 110, 128)),)), "dims")
   finally:
     jax.monitoring.unregister_event_duration_listener(listen)
-  assert two >= 1 and four == two, (two, four)
+  assert two >= 1 and four == two and dims == two, (two, four, dims)
   assert groups > two  # another static group is another program

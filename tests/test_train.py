@@ -8,7 +8,7 @@ import pytest
 from jaxcut import coefficients, compiler
 from jaxcut.config import Config
 from jaxcut.data import sample
-from jaxcut.training import DATA, train, train_jit
+from jaxcut.training import DATA, train, train_jit, unpadded
 
 TINY = Config(P=3, d=200, n=20, group_counts=(1, 2, 2), steps=60, log_every=20, n_test=200)
 VARIANTS = [dict(method="erm"), dict(method="cutout"), dict(method="cutmix"),
@@ -47,7 +47,9 @@ def test_output_shapes():
   cfg = TINY.replace(method="cutmix", m=2)
   params, traj, metrics = train_jit(jax.random.key(0), cfg.spec())
   T = cfg.steps // cfg.log_every + 1
-  assert params["W"].shape == (2, 2, cfg.d)
+  assert params["W"].shape == (2, 2, cfg.static().d) and cfg.static().d > cfg.d
+  assert not np.asarray(params["W"])[..., cfg.d:].any()  # the padding stays zero
+  assert unpadded(params, cfg.d, cfg.bias)["W"].shape == (2, 2, cfg.d)
   assert traj["gamma"].shape == (T, 2, 2, 2, cfg.K)
   assert traj["feature_output"].shape == traj["feature_margin"].shape == (T, 2, cfg.K)
   assert traj["rho_mean"].shape == (T, 2, 2, 3) and traj["rho_max"].shape == (T, 2, 2)
@@ -117,7 +119,7 @@ def test_feature_output_and_margin_against_explicit_loops():
   out, mar = np.zeros((2, K)), np.zeros((2, K))
   for s in (1, -1):
     for k in range(K):
-      v = np.zeros(cfg.d)
+      v = np.zeros(W.shape[-1])  # the compiled width
       v[k if s == 1 else K + k] = 1.0
       f = sum(float(phi(W[0, j] @ v)) - float(phi(W[1, j] @ v)) for j in range(cfg.m))
       out[row[s], k] = s * f

@@ -96,11 +96,12 @@ def main(argv: Sequence[str]) -> int:
 
 def write_run(out, cfg: Config, seed: int, params, traj, metrics, seconds: float) -> None:
   from jaxcut import io
-  from jaxcut.training import log_steps
+  from jaxcut.training import log_steps, unpadded
   scalars = {k: v for k, v in metrics.items() if k != "rho_final"}
   io.write_json(os.path.join(out, "metrics.json"), {
       "config": dataclasses.asdict(cfg), "seed": seed, "seconds": seconds,
       "metrics": scalars, **io.provenance()})
   io.save_tree(os.path.join(out, "trajectories"), {
-      "step": log_steps(cfg.static()), "trajectories": traj, "params": params,
+      "step": log_steps(cfg.static()), "trajectories": traj,
+      "params": unpadded(params, cfg.d, cfg.bias),
       "rho_final": metrics["rho_final"]})
