@@ -109,3 +109,7 @@ def define_runtime_flags(fv: flags.FlagValues) -> None:
                     "how XLA compiles jaxcut's programs on CPU: fast-compile (jaxcut's "
                     "options: about half the compile time) or default (XLA's own; default: "
                     "$JAXCUT_XLA_OPTIONS, else fast-compile)", flag_values=fv)
+  flags.DEFINE_integer("cpu_devices", None, "on a CPU, run as this many JAX devices, over "
+                       "which a sweep shards its runs (small runs are mostly single-threaded: "
+                       "set it to the number of cores; default: $JAXCUT_CPU_DEVICES, else 1)",
+                       lower_bound=1, upper_bound=1024, flag_values=fv)

@@ -8,12 +8,13 @@ key from its seed inside the program, so results do not depend on the chunking, 
 or the device count (up to float rounding of batched matmuls).
 
 Chunk size and width: on CPU the width is 1 (a vmap of reference-size runs was 3x slower
-per run than a loop: one run's data fits the cache, a batch does not); chunks hold 8 runs
-per device. Gram-backend runs with a tiny Gram matrix (`CPU_VMAP_MAX_GRAM`) are the
-exception: they are vmapped 64 at a time, 512 per chunk. On GPU/TPU the width is as many
-runs as half the device memory holds, per run the larger of the estimate `bytes_per_run`
-and XLA's compiled memory analysis of 2 vmapped runs (`measured_bytes_per_run`), capped
-at 1024. `--chunk` and `--vmap` override both.
+per run than a loop: one run's data fits the cache, a batch does not); chunks hold 8
+reference-size runs per device, or as many smaller ones as make the same work, up to 512
+(`cpu_chunk`), so that commits stay a small share of the time. Gram-backend runs with a
+tiny Gram matrix (`CPU_VMAP_MAX_GRAM`) are the exception: they are vmapped 64 at a time,
+512 per chunk. On GPU/TPU the width is as many runs as half the device memory holds, per
+run the larger of the estimate `bytes_per_run` and XLA's compiled memory analysis of 2
+vmapped runs (`measured_bytes_per_run`), capped at 1024. `--chunk` and `--vmap` override both.
 """
 
 from __future__ import annotations
@@ -119,6 +120,24 @@ def _hypers_like(static: Static):
   return cfg.hypers()
 
 
+# A chunk's size on CPU: as many runs as 8 reference-setting runs' work (run_work), 8 to
+# 512. Each chunk's commit costs ~70 ms (orbax), which a chunk of 8 ~10 ms runs (the benign
+# grid's) spent 12 times over: 100,000 runs were ~14 minutes of commits.
+CPU_CHUNK_WORK, CPU_CHUNK_MIN, CPU_CHUNK_MAX = 8 * 3000 * 300 * 3 * 2000, 8, 512
+
+
+def run_work(static: Static) -> int:
+  """A run's size in multiply-adds of its data pass, steps x n x P x d x m (d = 1 for the
+  Bartlett gram draw): a rough relative cost, for chunk sizes only."""
+  return static.steps * static.n * static.P * max(static.d, 1) * static.m
+
+
+def cpu_chunk(static: Static) -> int:
+  """Runs per chunk (and commit) on CPU (loop mode): `CPU_CHUNK_WORK` / `run_work`, within
+  [CPU_CHUNK_MIN, CPU_CHUNK_MAX]."""
+  return int(min(CPU_CHUNK_MAX, max(CPU_CHUNK_MIN, CPU_CHUNK_WORK // run_work(static))))
+
+
 def default_layout(static: Static, n_runs: int, n_devices: int) -> tuple[int, int]:
   """(chunk, width): runs per chunk (a multiple of n_devices * width) and vmap width."""
   per_device = math.ceil(n_runs / n_devices)
@@ -126,7 +145,7 @@ def default_layout(static: Static, n_runs: int, n_devices: int) -> tuple[int, in
     if static.bartlett and static.N + 2 * static.m <= CPU_VMAP_MAX_GRAM:
       width = min(64, per_device)  # tiny gram runs: a vmap of 64 ran 2.2x the loop's speed
       return n_devices * min(8 * width, per_device), width
-    width, per = 1, min(8, per_device)
+    width, per = 1, min(cpu_chunk(static), per_device)
   else:
     try:
       limit = jax.local_devices()[0].memory_stats()["bytes_limit"]

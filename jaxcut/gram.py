@@ -30,12 +30,11 @@ import flax.struct
 import jax
 import jax.numpy as jnp
 
-from jaxcut import data, model, wishart
+from jaxcut import data, metrics, model, wishart
 from jaxcut.config import Hypers, Static
 from jaxcut.data import Batch, Layout
 
-# Test points per batch: each costs O(P (M + 2K)) here, against O(P d) in the direct backend.
-TEST_BATCH = 4096
+TEST_BATCH = metrics.TEST_BATCH
 
 
 @flax.struct.dataclass
@@ -117,22 +116,10 @@ def noise_covariance_root(state, d: GramData) -> jax.Array:
   two, m, N = state["c"].shape
   M = two * m
   U = jnp.concatenate([jnp.eye(M, dtype=d.gram.dtype), state["c"].reshape(M, N)], axis=1)
-  Q = U @ d.gram @ U.T
-  evals, evecs = jnp.linalg.eigh((Q + Q.T) / 2)
-  return evecs * jnp.sqrt(jnp.maximum(evals, 0.0))
+  return metrics.covariance_root(U @ d.gram @ U.T)
 
 
 def test_outputs(state, d: GramData, static: Static, hypers: Hypers, phi):
   """outputs(key, groups) for `metrics.stratified_accuracy`: test noise from its exact law."""
-  R = noise_covariance_root(state, d)
-  two, m = state["feat"].shape[:2]
-  dtype = d.gram.dtype
-
-  def outputs(key, groups):
-    layout, k_noise = data.sample_layout(key, static, hypers, groups.shape[0], groups=groups)
-    Z = model.inner(state["feat"], data.feature_part(layout, static, hypers, dtype))
-    u = jax.random.normal(k_noise, (two * m,) + layout.roles.shape, dtype)
-    noise = (R @ u.reshape(two * m, -1)).reshape(Z.shape) * data.noise_std(layout, hypers)
-    return model.patch_outputs_from_preacts(Z + noise, phi), layout
-
-  return outputs
+  return metrics.gaussian_outputs(state["feat"], noise_covariance_root(state, d), static,
+                                  hypers, phi, d.gram.dtype)

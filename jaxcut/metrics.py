@@ -13,6 +13,10 @@ a group's features and both signs for the per-group numbers (docs/model.md):
   the other class's filter is negative on v).
 * Test accuracy is measured on a fresh stratified test set: point t's feature is drawn
   uniformly from group t mod G, so every group gets n_test / G points whatever its mass.
+  Its noise enters the network only through <w_a, xi>, which given the trained filters is
+  N(0, sigma^2 Q), Q_ab = <w_a, w_b> over the noise coordinates: both backends draw those
+  2m numbers per patch from that law (`gaussian_outputs`) instead of d-dimensional vectors
+  (`explicit_test_metrics` scores explicit vectors, for checks).
   Overall accuracy is the mass-weighted mean of the group accuracies (an unbiased
   estimate of accuracy under the data law).
 * Evenness: the share of |a_ip| (per-patch output) from the feature, dominant-noise and
@@ -27,10 +31,12 @@ import jax
 import jax.numpy as jnp
 
 from jaxcut.config import Hypers, Static
-from jaxcut.data import Batch, feature_column, sample
-from jaxcut.model import patch_outputs
+from jaxcut.data import (Batch, feature_column, feature_part, noise_std, sample,
+                         sample_layout)
+from jaxcut.model import inner, patch_outputs, patch_outputs_from_preacts
 
-TEST_BATCH = 256
+# Test points per batch: each costs O(P (2m + 2K)) (explicit vectors: O(P d), 256 a batch).
+TEST_BATCH = 4096
 
 
 def _feature_coords(W, static: Static, hypers: Hypers):
@@ -142,12 +148,52 @@ def stratified_accuracy(key, static: Static, hypers: Hypers, outputs, dtype,
           "test_share": shares / n_test}
 
 
+def covariance_root(Q) -> jax.Array:
+  """[M, M] R with R R^T = Q (symmetric PSD; eigh, so singular Q is fine)."""
+  evals, evecs = jnp.linalg.eigh((Q + Q.T) / 2)
+  return evecs * jnp.sqrt(jnp.maximum(evals, 0.0))
+
+
+def gaussian_outputs(W_feat, R, static: Static, hypers: Hypers, phi, dtype, bias=None):
+  """outputs(key, groups) for `stratified_accuracy`, test noise from its exact law.
+
+  W_feat [2, m, 2K]: the filters' feature coordinates; R [2m, 2m] with R R^T = Q, the
+  Gram of the filters over the noise coordinates; bias [2, m] or None. A test patch's
+  preactivations are <w_a, feature part> + sigma (R u)_a (+ bias), u ~ N(0, I)."""
+  two, m = W_feat.shape[:2]
+
+  def outputs(key, groups):
+    layout, k_noise = sample_layout(key, static, hypers, groups.shape[0], groups=groups)
+    Z = inner(W_feat, feature_part(layout, static, hypers, dtype))
+    u = jax.random.normal(k_noise, (two * m,) + layout.roles.shape, dtype)
+    Z = Z + (R @ u.reshape(two * m, -1)).reshape(Z.shape) * noise_std(layout, hypers)
+    if bias is not None:
+      Z = Z + bias[..., None, None]
+    return patch_outputs_from_preacts(Z, phi), layout
+
+  return outputs
+
+
 def test_metrics(key, W, static: Static, hypers: Hypers, phi) -> dict:
-  """`stratified_accuracy` on explicit test points (the direct backend)."""
+  """`stratified_accuracy` of explicit filters W [2, m, d_in] (the direct backend), test
+  noise from its exact law (`gaussian_outputs`): Q over coordinates 2K.. (projected noise)
+  or all d (noise_projected=False), the bias column apart."""
+  K, d = static.K, static.d
+  noise_part = W[..., 2 * K:d] if static.noise_projected else W[..., :d]
+  flat = noise_part.reshape(-1, noise_part.shape[-1])
+  R = covariance_root(flat @ flat.T)
+  bias = W[..., -1] if static.bias else None
+  return stratified_accuracy(key, static, hypers, gaussian_outputs(
+      W[..., :2 * K], R, static, hypers, phi, W.dtype, bias), W.dtype)
+
+
+def explicit_test_metrics(key, W, static: Static, hypers: Hypers, phi) -> dict:
+  """`stratified_accuracy` on explicit d-dimensional test points (what `test_metrics`
+  draws in law; for checks)."""
   def outputs(k, groups):
     batch = sample(k, static, hypers, groups.shape[0], groups=groups)
     return patch_outputs(W, batch.x, phi), batch
-  return stratified_accuracy(key, static, hypers, outputs, W.dtype)
+  return stratified_accuracy(key, static, hypers, outputs, W.dtype, batch=256)
 
 
 def rho_summaries(rho_nf, batch: Batch, index, static: Static) -> dict:

@@ -164,26 +164,52 @@ def test_test_noise_law_is_the_filters_noise_gram():
     np.testing.assert_allclose(R @ R.T, Lw @ Lw.T, rtol=1e-9, atol=1e-12)
 
 
+def _assert_same_accuracy_law(explicit, gauss, n_test):
+  n_g = n_test / len(np.asarray(explicit["test_acc_group"]))
+  acc_e, acc_g = np.asarray(explicit["test_acc_group"]), np.asarray(gauss["test_acc_group"])
+  assert 0.55 < acc_e.min() < 0.9, acc_e  # the test noise matters: a real comparison
+  se = np.sqrt(acc_e * (1 - acc_e) / n_g + acc_g * (1 - acc_g) / n_g)
+  assert np.all(np.abs(acc_e - acc_g) < 4.5 * se), (acc_e, acc_g, se)
+  np.testing.assert_allclose(gauss["test_share"], explicit["test_share"], atol=0.01)
+
+
 def test_gaussian_test_accuracy_matches_explicit_test_points():
-  """The same final filters scored on explicit test points and on the exact Gaussian law:
-  per-group accuracy within 4.5 standard errors of the difference (20,000 points each)."""
+  """The same final filters scored on explicit test points and on the exact Gaussian law
+  (gram backend's Q = U G U^T, and the direct backend's Q from W): per-group accuracy
+  within 4.5 standard errors of the difference (20,000 points each)."""
   cfg = SMALL.replace(method="erm", n_test=20000, n=20, d=300, sigma_d=0.2, sigma_b=0.1)
   (dp, _, _), (gp, _, _), batch, W0 = same_vectors(cfg, jax.random.key(2))
   spec = cfg.spec()
   phi = model.activation(spec.static, spec.hypers)
   data = gram.from_vectors(batch, W0, cfg.K)
   state = {"feat": gp["feat"], "c": gp["c"]}
-  explicit = compiler.jit(lambda k: metrics.test_metrics(k, dp["W"], spec.static, spec.hypers, phi))(
-      jax.random.key(10))
+  explicit = compiler.jit(lambda k: metrics.explicit_test_metrics(
+      k, dp["W"], spec.static, spec.hypers, phi))(jax.random.key(10))
   gauss = compiler.jit(lambda k: metrics.stratified_accuracy(
       k, spec.static, spec.hypers, gram.test_outputs(state, data, spec.static, spec.hypers, phi),
-      jnp.float32, batch=gram.TEST_BATCH))(jax.random.key(11))
-  n_g = cfg.n_test / 2
-  acc_e, acc_g = np.asarray(explicit["test_acc_group"]), np.asarray(gauss["test_acc_group"])
-  assert 0.55 < acc_e.min() < 0.9, acc_e  # the test noise matters: a real comparison
-  se = np.sqrt(acc_e * (1 - acc_e) / n_g + acc_g * (1 - acc_g) / n_g)
-  assert np.all(np.abs(acc_e - acc_g) < 4.5 * se), (acc_e, acc_g, se)
-  np.testing.assert_allclose(gauss["test_share"], explicit["test_share"], atol=0.01)
+      jnp.float32))(jax.random.key(11))
+  direct = compiler.jit(lambda k: metrics.test_metrics(
+      k, dp["W"], spec.static, spec.hypers, phi))(jax.random.key(12))
+  _assert_same_accuracy_law(explicit, gauss, cfg.n_test)
+  _assert_same_accuracy_law(explicit, direct, cfg.n_test)
+
+
+def test_gaussian_test_law_with_unprojected_noise_and_bias():
+  """Kou et al.'s knobs (noise on every coordinate, a bias, uniform init, antipodal
+  features; direct backend): the Gaussian law over all d coordinates plus the bias scores
+  like explicit test points."""
+  from sweeps.benign import kou_base
+  cfg = kou_base(d=200).replace(group_norms=(1.5,), n_test=20000, steps=40, log_every=20)
+  spec = cfg.spec()
+  W, _, _ = compiler.jit(lambda k: train_direct(k, spec))(jax.random.key(4))
+  phi = model.activation(spec.static, spec.hypers)
+  explicit = compiler.jit(lambda k: metrics.explicit_test_metrics(
+      k, W["W"], spec.static, spec.hypers, phi))(jax.random.key(10))
+  gauss = compiler.jit(lambda k: metrics.test_metrics(
+      k, W["W"], spec.static, spec.hypers, phi))(jax.random.key(11))
+  _assert_same_accuracy_law(explicit, gauss, cfg.n_test)
+  for acc in (explicit, gauss):  # scored against flipped labels: below the clean accuracy
+    assert float(acc["test_acc"]) < float(acc["test_acc_clean"])
 
 
 def test_gram_runs_vmap_over_d_like_separate_runs():

@@ -109,15 +109,24 @@ def test_trajectories_load_back_indexed_by_run_id(reference):
 
 
 def test_fake_devices_give_the_same_results(reference, tmp_path):
-  # 4 fake CPU devices, also on a GPU machine (where the reference ran on the GPU)
-  env = dict(os.environ, JAX_PLATFORMS="cpu", XLA_FLAGS=os.environ.get("XLA_FLAGS", "")
-             + " --xla_force_host_platform_device_count=4")
+  # 4 CPU devices (--cpu_devices), also on a GPU machine (where the reference ran on the GPU)
+  env = dict(os.environ, JAX_PLATFORMS="cpu")
   out = str(tmp_path / "dev4")
-  r = sweep_cli("--grid=smoke", f"--out={out}", "--quiet", env=env)
+  r = sweep_cli("--grid=smoke", f"--out={out}", "--quiet", "--cpu_devices=4", env=env)
   assert r.returncode == 0, r.stderr
   import json
   assert json.load(open(os.path.join(out, "manifest.json")))["device_count"] == 4
   assert_rows_close(rows_without_timing(out), rows_without_timing(reference[0]))
+
+
+def test_bad_cpu_devices_is_one_line_before_any_compute(tmp_path, monkeypatch):
+  from jaxcut.commands.sweep import main
+  r = run_cli(main, "--grid=smoke", "--cpu_devices=0", f"--out={tmp_path / 'o'}")
+  assert r.returncode == 2 and "cpu_devices" in r.stderr and not (tmp_path / "o").exists()
+  monkeypatch.setenv("JAXCUT_CPU_DEVICES", "two")
+  r = run_cli(main, "--grid=smoke", f"--out={tmp_path / 'o'}")
+  assert r.returncode == 2 and r.stderr.count("\n") == 1 and "JAXCUT_CPU_DEVICES" in r.stderr
+  assert not (tmp_path / "o").exists()
 
 
 GRAM_GRID = """

@@ -66,7 +66,7 @@ def main(argv: Sequence[str]) -> int:
         "eval_set.npz, parts/, cscore/, report/.")
   cfg, kw = resolve(fv)
   from jaxcut import runtime
-  runtime.configure(fv.cache_dir, fv.xla_options)
+  runtime.configure(fv.cache_dir, fv.xla_options, fv.cpu_devices)
   from jaxcut.images.experiment import run_experiment
   out = fv.out or default_out(cfg.dataset, kw)
   res = run_experiment(cfg, out, overwrite=fv.overwrite, quiet=fv.quiet)

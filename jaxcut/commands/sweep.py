@@ -133,7 +133,7 @@ def main(argv: Sequence[str]) -> int:
     if value is not None and value < 1:
       raise UsageError(f"--{name}={value} must be an integer >= 1")
   from jaxcut import runtime
-  runtime.configure(fv.cache_dir, fv.xla_options)
+  runtime.configure(fv.cache_dir, fv.xla_options, fv.cpu_devices)
   if fv.distributed:
     from jaxcut import distributed
     distributed.initialize(heartbeat_timeout_s=fv.heartbeat_timeout)

@@ -59,7 +59,7 @@ def main(argv: Sequence[str]) -> int:
   parse(fv, argv, usage="usage: python -m jaxcut.train [--preset NAME] [--FIELD=VALUE ...] [--seed S] [--out DIR]")
   cfg = train_config(fv)
   from jaxcut import runtime
-  runtime.configure(fv.cache_dir, fv.xla_options)
+  runtime.configure(fv.cache_dir, fv.xla_options, fv.cpu_devices)
   if not 0 <= fv.seed <= MAX_SEED:
     raise UsageError(f"--seed={fv.seed} is out of range: seed must be an integer in "
                      f"0..{MAX_SEED}")
