@@ -125,6 +125,7 @@ def run_sweep(grid: Grid, out: str, chunk: Optional[int] = None, width: Optional
   if any(r.config.dtype == "float64" for r in runs):
     jax.config.update("jax_enable_x64", True)
   n_dev = len(jax.devices())
+  group_of = _group_index(runs)  # static() of every run, once: 100,000 runs take seconds
   for members in static_groups(runs):
     engine.check_fits(members[0].config)
 
@@ -138,8 +139,8 @@ def run_sweep(grid: Grid, out: str, chunk: Optional[int] = None, width: Optional
     old = (sweep.manifest() or {}) if plan in ("resume", "grow") else {}
     history = old.get("grown_from", [])
     if plan == "grow":  # before the manifest: an interrupted grow is grown again
-      groups = _group_ids(runs)
-      kept = sweep.grow(fingerprint, {k: {"run_id": r.run_id, "compiled_group": groups[r.run_id]}
+      kept = sweep.grow(fingerprint, {k: {"run_id": r.run_id,
+                                          "compiled_group": group_of[r.config.static()]}
                                       for k, r in zip(keys, runs)})
       history = history + [{k: old.get(k) for k in ("grid", "size", "fingerprint", "n_runs",
                                                      "updated")}]
@@ -148,7 +149,7 @@ def run_sweep(grid: Grid, out: str, chunk: Optional[int] = None, width: Optional
               f"{old.get('fingerprint')}, {old.get('n_runs')} runs): {kept} committed runs "
               f"kept, renumbered into this grid's {len(runs)}", file=sys.stderr)
     sweep.start({"grid": grid.name, "size": grid.size, "fingerprint": fingerprint,
-                 "n_runs": len(runs), "compiled_programs": len(_group_index(runs)),
+                 "n_runs": len(runs), "compiled_programs": len(group_of),
                  "created": old.get("created", _now()),
                  "updated": _now(), "device_count": n_dev,
                  "process_count": jax.process_count(), **io.provenance(),
@@ -160,17 +161,16 @@ def run_sweep(grid: Grid, out: str, chunk: Optional[int] = None, width: Optional
   try:
     decided_by_main("start", prepare)  # after it, every process sees the same committed runs
     return _run(grid, runs, dict(zip((r.run_id for r in runs), keys)), sweep, fingerprint,
-                chunk, width, quiet, main, n_dev)
+                chunk, width, quiet, main, n_dev, group_of)
   finally:
     sweep.unlock()
 
 
 def _run(grid, runs, key_of, sweep, fingerprint, chunk, width, quiet, main,
-         n_dev) -> SweepResult:
+         n_dev, group_of) -> SweepResult:
   import jax
   from jaxcut import engine
   from jaxcut.distributed import barrier
-  group_of = _group_index(runs)
   if not quiet:
     print(f"[{grid.name}] {len(runs)} runs ({grid.size} size) in {len(group_of)} compiled "
           f"program{'s' if len(group_of) != 1 else ''} -> {sweep.path}", file=sys.stderr)
@@ -239,12 +239,6 @@ def _run(grid, runs, key_of, sweep, fingerprint, chunk, width, quiet, main,
 def _group_index(runs) -> dict:
   """{static config: its compiled_group number}, in order of first appearance."""
   return {s: g for g, s in enumerate(dict.fromkeys(r.config.static() for r in runs))}
-
-
-def _group_ids(runs) -> dict:
-  """{run_id: compiled_group}."""
-  index = _group_index(runs)
-  return {r.run_id: index[r.config.static()] for r in runs}
 
 
 def _index(tree: dict, i: int) -> dict:
