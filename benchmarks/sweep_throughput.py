@@ -61,11 +61,11 @@ def loop_vs_sweep(cfg: Config, runs: int, width=None, chunk=None) -> dict:
           "compile_loop_s": compile_loop, "compile_sweep_s": compile_sweep}
 
 
-def step_time(cfg: Config) -> float:
+def step_time(cfg: Config, base: int = 300) -> float:
   """Seconds per training step of one run (jit, warm): (time at 2T - time at T) / T, so the
   per-run fixed costs (sampling, Gram factor, test set, logging) cancel."""
   times = []
-  base = max(cfg.steps, 300)
+  base = max(cfg.steps, base)
   for T in (base, 2 * base):
     spec = cfg.replace(steps=T, log_every=T, n_test=min(cfg.n_test, 256)).spec()
     f = compiler.jit(lambda k: train(k, spec)[1:])
@@ -91,7 +91,8 @@ def main():
   ap = argparse.ArgumentParser()
   ap.add_argument("--quick", action="store_true")
   ap.add_argument("--out", default=None)
-  ap.add_argument("--only", default="startup,compile,xla,methods,tiny,width,scaling,memory,gram,mixup",
+  ap.add_argument("--only", default="startup,compile,xla,methods,tiny,width,scaling,memory,gram,"
+                                    "mixup,networks",
                   help="comma-separated sections to run")
   ap.add_argument("--dry", action="store_true", help="the same sections at tiny sizes (a "
                   "check that they run, not figures)")
@@ -122,7 +123,8 @@ def main():
               "scaling": lambda: scaling_section(res, ref, q),
               "memory": lambda: memory_section(res, ref),
               "gram": lambda: gram_section(res, q),
-              "mixup": lambda: mixup_section(res, ref)}
+              "mixup": lambda: mixup_section(res, ref),
+              "networks": lambda: networks_section(res, ref)}
   unknown = only - set(sections)
   if unknown:
     ap.error(f"--only: unknown sections {sorted(unknown)}; known: {', '.join(sections)}")
@@ -319,6 +321,52 @@ def mixup_section(res, ref):
   print(f"exact Mixup step / exact CutMix step: direct {m['mixup']['direct_ms'] / m['cutmix']['direct_ms']:.2f}, "
         f"gram {m['mixup']['gram_ms'] / m['cutmix']['gram_ms']:.2f}; sampled Mixup / ERM: direct "
         f"{m['mixup sampled']['direct_ms'] / m['erm']['direct_ms']:.2f}")
+
+
+def networks_section(res, ref):
+  """Issue #23 item 6, side by side in one process: (a) the paper's network with Cutout and
+  CutMix computed on the pre-activations Z (the path `patchmix` takes: every masked and
+  mixed Z through the network) against its hand-written per-patch path, both backends;
+  (b) deeper networks' step time and compiled memory per run at the reference setting."""
+  from jaxcut import networks
+  print(f"\n## the paper's network: per-patch (hand-written) vs pre-activation (Z) objectives, "
+        f"ms/step at n={ref.n}, d={ref.d}, P={ref.P} (warm, one run)")
+  print(f"{'method':<16}{'direct hand':>12}{'direct Z':>10}{'ratio':>7}{'gram hand':>11}"
+        f"{'gram Z':>8}{'ratio':>7}")
+  res["networks"] = {"paper_z_path": {}, "deeper": {}}
+  arms = [("erm", {}), ("cutout", {}), ("cutout sampled", {"exact": False}), ("cutmix", {}),
+          ("cutmix sampled", {"exact": False})]
+  keep = networks.per_patch
+  for name, kw in arms:
+    cfg = ref.replace(method=name.split()[0], **kw)
+    r = {}
+    for backend in ("direct", "gram"):
+      c = cfg.replace(backend=backend)
+      r[f"{backend}_hand_ms"] = 1e3 * step_time(c, 100)
+      networks.per_patch = lambda static: False  # force the Z-level objectives
+      try:
+        r[f"{backend}_z_ms"] = 1e3 * step_time(c, 100)
+      finally:
+        networks.per_patch = keep
+    res["networks"]["paper_z_path"][name] = r
+    print(f"{name:<16}{r['direct_hand_ms']:>12.2f}{r['direct_z_ms']:>10.2f}"
+          f"{r['direct_z_ms'] / r['direct_hand_ms']:>7.2f}{r['gram_hand_ms']:>11.2f}"
+          f"{r['gram_z_ms']:>8.2f}{r['gram_z_ms'] / r['gram_hand_ms']:>7.2f}")
+  print(f"\n## deeper networks at n={ref.n}, d={ref.d}, P={ref.P}, hidden 8: ms/step (gram "
+        f"backend, warm) and compiled MiB per run (direct backend, a chunk of 2)")
+  print(f"{'network':<12}{'method':<16}{'ms/step':>9}{'MiB/run':>10}")
+  nets = [("paper", {}), ("cnn2", {"depth": 2}), ("cnn4", {"depth": 4}),
+          ("patchmix2", {"network": "patchmix", "depth": 2}),
+          ("patchmix4", {"network": "patchmix", "depth": 4})]
+  for net, nkw in nets:
+    for name, kw in arms + [("mixup sampled", {"exact": False})]:
+      cfg = ref.replace(method=name.split()[0], **nkw, **kw)
+      heavy = nkw.get("network") == "patchmix" and name == "cutmix"
+      r = {"ms_per_step": 1e3 * step_time(cfg.replace(backend="gram", steps=10 if heavy
+                                                      else ref.steps), 10 if heavy else 100),
+           "mib_per_run": memory_per_run(cfg, 2) / 2 ** 20}
+      res["networks"]["deeper"][f"{net} {name}"] = r
+      print(f"{net:<12}{name:<16}{r['ms_per_step']:>9.2f}{r['mib_per_run']:>10.1f}")
 
 
 def tiny_section(res, q):

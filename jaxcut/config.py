@@ -3,13 +3,13 @@
 * `Static` (frozen, hashable) fixes array shapes and code paths: P, d (the arrays' width:
   the run's d rounded up by `compiled_d`, the run's own d being traced), n, the feature
   groups' names and counts, filters per class m, method, exact/sampled, mixing law D_S,
-  activation, optimizer, steps T, log cadence, test-set size. Runs that differ here need
-  another compiled program.
+  activation, the network (family, depth, hidden width), optimizer, steps T, log cadence,
+  test-set size. Runs that differ here need another compiled program.
 * `Hypers` (a `flax.struct` pytree of arrays) holds every continuous hyperparameter:
   group masses, sigma_d, sigma_b, alpha, sigma_0, beta, r, eta, momentum, the Cutout
-  size C (masks are built over all 2^P subsets, so C need not fix a shape) and the
-  CutMix Beta parameter a. Stacking `Hypers` and vmapping serves a whole grid with one
-  compiled program.
+  size C (masks are built over all 2^P subsets, so C need not fix a shape), the CutMix
+  Beta parameter a, the later layers' init gain and the activation exponent q. Stacking
+  `Hypers` and vmapping serves a whole grid with one compiled program.
 * `Spec` carries both through `jit`/`vmap`: static fields live in the pytree's treedef.
 
 `Config.validate()` checks every field before any compute and raises `ConfigError`
@@ -26,7 +26,8 @@ import flax.struct
 import numpy as np
 
 METHODS = ("erm", "cutout", "cutmix", "mixup")
-ACTIVATIONS = ("smoothed_leaky_relu", "leaky_relu", "relu", "gelu")
+ACTIVATIONS = ("smoothed_leaky_relu", "leaky_relu", "relu", "gelu", "relu_q", "polyrelu")
+NETWORKS = ("cnn", "patchmix")
 MIXINGS = ("uniform", "beta", "fixed")
 OPTIMIZERS = ("sgd", "momentum", "adam")
 DTYPES = ("float32", "float64")
@@ -68,6 +69,9 @@ class Static:
   output_scale: str = "none"
   bias: bool = False
   init: str = "normal"
+  network: str = "cnn"
+  depth: int = 1
+  hidden: int = 8
 
   @property
   def K(self) -> int:
@@ -127,6 +131,8 @@ class Hypers:
   d: Any  # the run's dimension (Static.d, the arrays' width, may be larger: zero padding)
   label_flip: Any = 0.0  # probability that an observed label is the clean one flipped
   norms: Any = None  # [G] norm of each group's features (Config.group_norms; () -> 1)
+  gain: Any = 1.0  # init scale of layers 2..depth (jaxcut.networks)
+  q: Any = 3.0  # exponent of relu_q and polyrelu
 
 
 @flax.struct.dataclass
@@ -150,6 +156,9 @@ def compiled_d(d: int) -> int:
 STATIC_FIELDS = tuple(f.name for f in dataclasses.fields(Static))
 TRACED_FIELDS = ("group_masses", "group_norms") + tuple(
     f.name for f in dataclasses.fields(Hypers) if f.name not in ("masses", "norms"))
+# Fields added after reproductions were committed, at the value that leaves a run as it was
+# before they existed (`Config.defining`): depth 1 is the paper's network whatever the rest.
+LATER_FIELDS = {"network": "cnn", "depth": 1, "hidden": 8, "gain": 1.0, "q": 3.0}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,6 +190,12 @@ class Config:
   output_scale: str = "none"
   bias: bool = False
   init: str = "normal"
+  # deeper networks (jaxcut.networks; depth 1 is the paper's whatever network says)
+  network: str = "cnn"
+  depth: int = 1
+  hidden: int = 8
+  gain: float = 1.0
+  q: float = 3.0
   # objective
   method: str = "erm"
   exact: bool = True
@@ -229,6 +244,16 @@ class Config:
             f"{self.log_every} logs {got + 1} points (log_every must divide steps); "
             f"steps={near} would log {want + 1}")
 
+  def defining(self) -> dict:
+    """`to_dict` less the fields added after reproductions were committed while they hold
+    the value that leaves a run as it was before they existed (`LATER_FIELDS`): what a
+    run's fingerprint and run key hash, so that adding a knob re-keys no sweep."""
+    out = self.to_dict()
+    for k, v in LATER_FIELDS.items():
+      if out[k] == v:
+        del out[k]
+    return out
+
   def to_dict(self) -> dict:
     # not dataclasses.asdict: it deep-copies every value (25 s of hashing a 100,000-run grid)
     out = {}
@@ -250,6 +275,8 @@ class Config:
     """The compiled settings: d is the arrays' width, `compiled_d(d)` (0 for the gram
     backend's Bartlett draw); the run's own d is traced (`Hypers.d`)."""
     kw = {k: getattr(self, k) for k in STATIC_FIELDS}
+    if self.depth == 1:  # the paper's network: the later layers' settings mean nothing
+      kw.update(network="cnn", hidden=LATER_FIELDS["hidden"])
     if self.backend == "gram" and not self.gram_explicit:
       kw["d"] = 0  # d is traced: one program serves every d
     else:
@@ -281,7 +308,7 @@ class Config:
                         f"{field} must be {allowed}")
         e.field = field
         raise e
-    for f in ("P", "d", "n", "m", "steps", "log_every", "n_test", "C"):
+    for f in ("P", "d", "n", "m", "steps", "log_every", "n_test", "C", "depth", "hidden"):
       need(isinstance(getattr(self, f), int) and not isinstance(getattr(self, f), bool),
            f, "an integer")
     need(self.P >= 2, "P", "an integer >= 2 (patches per input)")
@@ -309,6 +336,15 @@ class Config:
     need(self.output_scale in OUTPUT_SCALES, "output_scale", f"one of {', '.join(OUTPUT_SCALES)}")
     need(isinstance(self.bias, bool), "bias", "true or false")
     need(self.init in INITS, "init", f"one of {', '.join(INITS)}")
+    need(self.network in NETWORKS, "network", f"one of {', '.join(NETWORKS)}")
+    need(1 <= self.depth <= 8, "depth", "an integer in 1..8 (trained layers; 1: the paper's)")
+    need(self.hidden >= 2 and self.hidden % 2 == 0, "hidden", "an even integer >= 2 (units of "
+         "layers 2..depth; the readout is +1 on half of them and -1 on the rest)")
+    need(math.isfinite(self.gain) and self.gain > 0, "gain", "> 0")
+    need(math.isfinite(self.q) and self.q >= 1, "q", ">= 1 (exponent of relu_q and polyrelu)")
+    if self.depth > 1 or self.network != "cnn":
+      need(not self.bias, "bias", "false with depth > 1 or network=patchmix (the bias is a "
+           "first-layer knob of the paper's network)")
     if self.backend == "gram":
       need(self.noise_projected, "noise_projected", "true with backend=gram (noise along the "
            "features has no exact inner-product form there; use backend=direct)")
@@ -407,13 +443,25 @@ FIELD_DOCS: Mapping[str, Tuple[str, str]] = {
                         "on every coordinate (false: Kou et al.'s; direct backend)",
                         "true or false"),
     "m": ("filters per class", "an integer >= 1"),
-    "activation": ("activation phi", f"one of {', '.join(ACTIVATIONS)}"),
+    "activation": ("activation phi (relu_q: max(z, 0)^q; polyrelu: Chidambaram et al.'s, 0 "
+                   "below 0, z^q / (q r^(q-1)) on [0, r], z - (1 - 1/q) r above)",
+                   f"one of {', '.join(ACTIVATIONS)}"),
     "sigma_0": ("std of the initial filters", "> 0"),
     "beta": ("slope of the (smoothed) leaky ReLU for z < 0", "in (0, 1)"),
-    "r": ("smoothing width of the smoothed leaky ReLU", "> 0"),
+    "r": ("smoothing width of the smoothed leaky ReLU (and rho of polyrelu)", "> 0"),
     "output_scale": ("factor on the network's output: none (this paper's), 1/m, 1/P (a mean "
                      "over patches) or 1/(mP)", f"one of {', '.join(OUTPUT_SCALES)}"),
     "bias": ("a trainable bias per filter (direct backend; not with Cutout)", "true or false"),
+    "network": ("layers 2..depth: cnn (per patch, shared over patches, then the patch sum) or "
+                "patchmix (each also mixes the patches through a trained [P, P] matrix)",
+                f"one of {', '.join(NETWORKS)}"),
+    "depth": ("trained layers: 1 is the paper's network (filters, then phi and the patch "
+              "sum); L adds L - 1 hidden layers of `hidden` units", "an integer in 1..8"),
+    "hidden": ("units of each of layers 2..depth (readout: +1 on half, -1 on the rest)",
+               "an even integer >= 2"),
+    "gain": ("init scale of layers 2..depth: entries N(0, gain^2 / fan_in)", "> 0"),
+    "q": ("exponent q of relu_q (max(z, 0)^q) and polyrelu (z^q / (q r^(q-1)) on [0, r])",
+          ">= 1"),
     "init": ("law of the initial filter entries (and biases), std sigma_0 either way: normal, "
              "or uniform on [-sqrt(3) sigma_0, sqrt(3) sigma_0] (PyTorch's default with sigma_0 "
              "= 1/sqrt(3 d))", f"one of {', '.join(INITS)}"),

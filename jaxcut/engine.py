@@ -31,6 +31,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jaxcut import compiler
 from jaxcut.config import Config, ConfigError, Spec, Static
+from jaxcut.networks import per_patch
 from jaxcut.training import train
 
 AXIS = "runs"
@@ -45,11 +46,13 @@ def bytes_per_run(static: Static) -> int:
   n, P, d, m, K = static.n, static.P, static.d, static.m, static.K
   N = n * (P - 1)
   words = 0
+  units = 2 * m + (static.depth - 1) * static.hidden  # every layer's units per patch
   if static.method in ("cutout", "cutmix") and static.exact:
-    words += 6 * n * 2 ** P * (n if static.method == "cutmix" else 1)
-  if static.method == "mixup" and static.exact:  # mixed pre-activations and their phi
+    pairs = n * 2 ** P * (n if static.method == "cutmix" else 1)
+    words += 6 * pairs * (1 if per_patch(static) else P * units)  # patchmix: masked / mixed Z
+  if static.method == "mixup" and static.exact:  # mixed pre-activations through the layers
     from jaxcut.objectives import MIXUP_NODES
-    words += 6 * MIXUP_NODES * 2 * m * n * n * P
+    words += 6 * MIXUP_NODES * units * n * n * P
   if static.bartlett:  # Gram, its Bartlett factor, feature parts, state snapshots, a test batch
     words += 3 * (N + 2 * m) ** 2 + 4 * n * P * (2 * K + 2 * m)
     words += static.n_log * 2 * m * (N + 2 * K) + 4 * 4096 * P * (2 * K + 2 * m)

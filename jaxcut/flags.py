@@ -22,7 +22,7 @@ from jaxcut.config import Config, field_help, field_names
 
 CHOICES = {"method": config.METHODS, "activation": config.ACTIVATIONS,
            "mixing": config.MIXINGS, "optimizer": config.OPTIMIZERS, "dtype": config.DTYPES,
-           "backend": config.BACKENDS}
+           "backend": config.BACKENDS, "network": config.NETWORKS}
 
 
 def define_config_flags(fv: absl_flags.FlagValues, skip: Sequence[str] = ()) -> None:

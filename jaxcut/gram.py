@@ -77,9 +77,11 @@ def sample(data_key, init_key, static: Static, hypers: Hypers) -> GramData:
                   W0_feat=W0_feat)
 
 
-def init_state(d: GramData) -> dict:
+def init_state(d: GramData, theta=None) -> dict:
+  """{"feat", "c"} at init, and "theta", the later layers (`jaxcut.networks`), if any."""
   m, N = d.W0_feat.shape[1], d.index.size
-  return {"feat": d.W0_feat, "c": jnp.zeros((2, m, N), d.gram.dtype)}
+  state = {"feat": d.W0_feat, "c": jnp.zeros((2, m, N), d.gram.dtype)}
+  return {**state, "theta": theta} if theta else state
 
 
 def noise_norm2(d: GramData) -> jax.Array:
@@ -119,7 +121,8 @@ def noise_covariance_root(state, d: GramData) -> jax.Array:
   return metrics.covariance_root(U @ d.gram @ U.T)
 
 
-def test_outputs(state, d: GramData, static: Static, hypers: Hypers, phi):
-  """outputs(key, groups) for `metrics.stratified_accuracy`: test noise from its exact law."""
+def test_outputs(state, d: GramData, static: Static, hypers: Hypers, out):
+  """outputs(key, groups) for `metrics.stratified_accuracy`: test noise from its exact law
+  (out: pre-activations -> per-patch outputs, `networks.bound`)."""
   return metrics.gaussian_outputs(state["feat"], noise_covariance_root(state, d), static,
-                                  hypers, phi, d.gram.dtype)
+                                  hypers, out, d.gram.dtype)

@@ -252,7 +252,7 @@ class Grid:
 
 def _defining(run: Run) -> list:
   """What defines a run, as JSON: [seed, config, labels] (its run id is not part of it)."""
-  return [run.seed, run.config.to_dict(), _jsonable(run.labels)]
+  return [run.seed, run.config.defining(), _jsonable(run.labels)]
 
 
 def _hash(x) -> str:

@@ -33,7 +33,8 @@ import jax.numpy as jnp
 from jaxcut.config import Hypers, Static
 from jaxcut.data import (Batch, feature_column, feature_part, noise_std, sample,
                          sample_layout)
-from jaxcut.model import inner, patch_outputs, patch_outputs_from_preacts
+from jaxcut.model import inner, preactivations
+from jaxcut.networks import single_patch_outputs
 
 # Test points per batch: each costs O(P (2m + 2K)) (explicit vectors: O(P d), 256 a batch).
 TEST_BATCH = 4096
@@ -63,11 +64,12 @@ def feature_preacts(W, static: Static, hypers: Hypers) -> jax.Array:
   return Z
 
 
-def feature_outputs(W, phi, static: Static, hypers: Hypers) -> jax.Array:
+def feature_outputs(W, out, static: Static, hypers: Hypers) -> jax.Array:
   """[2, K]: s * f_W(v_{s,k}) for s = +1 (row 0) and s = -1 (row 1): the network's output
-  on v_{s,k} as one patch (output scale and bias included)."""
-  h = phi(feature_preacts(W, static, hypers)).sum(axis=1)  # [2 classes, 2 signs, K]
-  return jnp.array([1.0, -1.0], W.dtype)[:, None] * (h[0] - h[1])
+  on v_{s,k} as one patch (output scale and bias included; `networks.single_patch_outputs`).
+  out: pre-activations -> per-patch outputs (`networks.bound`)."""
+  f = single_patch_outputs(out, feature_preacts(W, static, hypers), static)  # [2 signs, K]
+  return jnp.array([1.0, -1.0], W.dtype)[:, None] * f
 
 
 def feature_margins(W, static: Static, hypers: Hypers) -> jax.Array:
@@ -84,9 +86,9 @@ def group_mean(values, static: Static) -> jax.Array:
   return values @ onehot / jnp.asarray(static.group_counts, values.dtype)
 
 
-def group_outputs(W, phi, static: Static, hypers: Hypers) -> jax.Array:
+def group_outputs(W, out, static: Static, hypers: Hypers) -> jax.Array:
   """[G] mean feature output s f_W(v_{s,k}) per group (over its features and both signs)."""
-  return group_mean(feature_outputs(W, phi, static, hypers).mean(0), static)
+  return group_mean(feature_outputs(W, out, static, hypers).mean(0), static)
 
 
 def group_margins(W, static: Static, hypers: Hypers) -> jax.Array:
@@ -109,8 +111,8 @@ def output_metrics(a, y, roles) -> dict:
           "train_share": role_shares(a, roles).mean(0)}
 
 
-def train_metrics(W, batch: Batch, phi) -> dict:
-  return output_metrics(patch_outputs(W, batch.x, phi), batch.y, batch.roles)
+def train_metrics(W, batch: Batch, out) -> dict:
+  return output_metrics(out(preactivations(W, batch.x)), batch.y, batch.roles)
 
 
 def stratified_accuracy(key, static: Static, hypers: Hypers, outputs, dtype,
@@ -154,7 +156,7 @@ def covariance_root(Q) -> jax.Array:
   return evecs * jnp.sqrt(jnp.maximum(evals, 0.0))
 
 
-def gaussian_outputs(W_feat, R, static: Static, hypers: Hypers, phi, dtype, bias=None):
+def gaussian_outputs(W_feat, R, static: Static, hypers: Hypers, out, dtype, bias=None):
   """outputs(key, groups) for `stratified_accuracy`, test noise from its exact law.
 
   W_feat [2, m, 2K]: the filters' feature coordinates; R [2m, 2m] with R R^T = Q, the
@@ -169,12 +171,12 @@ def gaussian_outputs(W_feat, R, static: Static, hypers: Hypers, phi, dtype, bias
     Z = Z + (R @ u.reshape(two * m, -1)).reshape(Z.shape) * noise_std(layout, hypers)
     if bias is not None:
       Z = Z + bias[..., None, None]
-    return patch_outputs_from_preacts(Z, phi), layout
+    return out(Z), layout
 
   return outputs
 
 
-def test_metrics(key, W, static: Static, hypers: Hypers, phi) -> dict:
+def test_metrics(key, W, static: Static, hypers: Hypers, out) -> dict:
   """`stratified_accuracy` of explicit filters W [2, m, d_in] (the direct backend), test
   noise from its exact law (`gaussian_outputs`): Q over coordinates 2K.. (projected noise)
   or all d (noise_projected=False), the bias column apart."""
@@ -184,15 +186,15 @@ def test_metrics(key, W, static: Static, hypers: Hypers, phi) -> dict:
   R = covariance_root(flat @ flat.T)
   bias = W[..., -1] if static.bias else None
   return stratified_accuracy(key, static, hypers, gaussian_outputs(
-      W[..., :2 * K], R, static, hypers, phi, W.dtype, bias), W.dtype)
+      W[..., :2 * K], R, static, hypers, out, W.dtype, bias), W.dtype)
 
 
-def explicit_test_metrics(key, W, static: Static, hypers: Hypers, phi) -> dict:
+def explicit_test_metrics(key, W, static: Static, hypers: Hypers, out) -> dict:
   """`stratified_accuracy` on explicit d-dimensional test points (what `test_metrics`
   draws in law; for checks)."""
   def outputs(k, groups):
     batch = sample(k, static, hypers, groups.shape[0], groups=groups)
-    return patch_outputs(W, batch.x, phi), batch
+    return out(preactivations(W, batch.x)), batch
   return stratified_accuracy(key, static, hypers, outputs, W.dtype, batch=256)
 
 

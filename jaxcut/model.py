@@ -26,25 +26,40 @@ from jaxcut.config import Hypers, Static
 from jaxcut.data import blocked
 
 
-def smoothed_leaky_relu(z, beta, r):
+def smoothed_leaky_relu(z, beta, r, q=None):
   """phi(z) = z - (1-beta) r/2 (z >= r); (1-beta) z^2/(2r) + beta z (0 <= z <= r); beta z (z <= 0)."""
   quad = (1 - beta) * z * z / (2 * r) + beta * z
   return jnp.where(z >= r, z - (1 - beta) * r / 2, jnp.where(z <= 0, beta * z, quad))
 
 
-def leaky_relu(z, beta, r):
-  del r
+def leaky_relu(z, beta, r, q=None):
+  del r, q
   return jnp.where(z >= 0, z, beta * z)
 
 
-def relu(z, beta, r):
-  del beta, r
+def relu(z, beta, r, q=None):
+  del beta, r, q
   return jnp.maximum(z, 0)
 
 
-def gelu(z, beta, r):
-  del beta, r
+def gelu(z, beta, r, q=None):
+  del beta, r, q
   return jax.nn.gelu(z, approximate=False)
+
+
+def relu_q(z, beta, r, q):
+  """phi(z) = max(z, 0)^q (Cao et al. 2022, Kou et al. 2023: q = 3)."""
+  del beta, r
+  return jnp.maximum(z, 0) ** q
+
+
+def polyrelu(z, beta, r, q):
+  """Chidambaram et al. (2023)'s PolyReLU with rho = r, alpha = q: z^q / (q r^(q-1)) on
+  [0, r], z - (1 - 1/q) r above, and 0 below 0 (as Allen-Zhu and Li's smoothed ReLU; their
+  code's x^alpha term would be odd below 0 at their alpha = 11). C^1 at 0 and r."""
+  del beta
+  low = jnp.clip(z, 0, r)
+  return jnp.where(z >= r, z - (1 - 1 / q) * r, low ** q / (q * r ** (q - 1)))
 
 
 ACTIVATIONS: dict[str, Callable] = {
@@ -52,13 +67,16 @@ ACTIVATIONS: dict[str, Callable] = {
     "leaky_relu": leaky_relu,
     "relu": relu,
     "gelu": gelu,
+    "relu_q": relu_q,
+    "polyrelu": polyrelu,
 }
 
 
-def activation(static: Static, hypers: Hypers) -> Callable:
-  """phi, times the output scale (so every per-patch output carries it)."""
-  fn, scale = ACTIVATIONS[static.activation], static.scale
-  return lambda z: scale * fn(z, hypers.beta, hypers.r)  # scale 1.0 (none): exact
+def activation(static: Static, hypers: Hypers, scaled: bool = True) -> Callable:
+  """phi, times the output scale unless scaled=False (the paper's network carries the
+  scale in every per-patch output; deeper ones apply it at the readout)."""
+  fn, scale = ACTIVATIONS[static.activation], static.scale if scaled else 1.0
+  return lambda z: scale * fn(z, hypers.beta, hypers.r, hypers.q)  # x 1.0 (none): exact
 
 
 def init(key, static: Static, hypers: Hypers) -> jax.Array:

@@ -227,22 +227,22 @@ def mixup_nodes(mixing: str, a, dtype=jnp.float32) -> tuple[jax.Array, jax.Array
   return lam, w / w.sum()
 
 
-def _mixed_loss(Z_i, Z_j, lam, y_i, y_j, phi):
+def _mixed_loss(Z_i, Z_j, lam, y_i, y_j, out):
   """lam l(y_i g) + (1 - lam) l(y_j g), g the network on pre-activations lam Z_i + (1 - lam)
-  Z_j (all broadcast against each other; Z_*: [2, m, ..., P], lam and y_*: [...])."""
-  from jaxcut.model import patch_outputs_from_preacts
+  Z_j (all broadcast against each other; Z_*: [2, m, ..., P], lam and y_*: [...]);
+  out: Z -> per-patch outputs (`jaxcut.networks`)."""
   lam_z = lam[None, None, ..., None]
-  g = patch_outputs_from_preacts(lam_z * Z_i + (1.0 - lam_z) * Z_j, phi).sum(-1)
+  g = out(lam_z * Z_i + (1.0 - lam_z) * Z_j).sum(-1)
   return lam * logistic_loss(y_i * g) + (1.0 - lam) * logistic_loss(y_j * g)
 
 
-def mixup_exact(Z, y, phi, mixing: str, mix_a):
+def mixup_exact(Z, y, out, mixing: str, mix_a):
   """Exact Mixup over every pair (i, j) and the nodes of `mixup_nodes`, on pre-activations
   Z [2, m, n, P]: [Q, n, n] mixed inputs, never built as inputs."""
   lam, w = mixup_nodes(mixing, mix_a, Z.dtype)
   Z_i = Z[:, :, None, :, None, :]  # [2, m, 1, n, 1, P] against [Q, i, j]
   Z_j = Z[:, :, None, None, :, :]
-  L = _mixed_loss(Z_i, Z_j, lam[:, None, None], y[None, :, None], y[None, None, :], phi)
+  L = _mixed_loss(Z_i, Z_j, lam[:, None, None], y[None, :, None], y[None, None, :], out)
   return w @ L.mean((1, 2))
 
 
@@ -256,25 +256,85 @@ def sample_lambdas(key, n: int, mixing: str, mix_a, dtype) -> jax.Array:
   return jax.random.beta(key, mix_a, mix_a, (n,), dtype)
 
 
-def mixup_sampled(Z, y, phi, mixing: str, mix_a, key):
+def mixup_sampled(Z, y, out, mixing: str, mix_a, key):
   """One partner j (uniform on [n], as in the exact sum) and one lam per example."""
   n = Z.shape[2]
   k_j, k_l = jax.random.split(key)
   j = jax.random.randint(k_j, (n,), 0, n, jnp.int32)
   lam = sample_lambdas(k_l, n, mixing, mix_a, Z.dtype)
-  return _mixed_loss(Z, Z[:, :, j], lam, y, y[j], phi).mean()
+  return _mixed_loss(Z, Z[:, :, j], lam, y, y[j], out).mean()
 
 
-def preact_objective(static: Static, hypers: Hypers, phi):
-  """The training loss as a function of the first layer's pre-activations: (Z [2, m, n, P],
-  y [n], key) -> scalar. Mixup mixes Z; the other methods act on the per-patch outputs."""
-  if static.method == "mixup":
-    if static.exact:
-      return lambda Z, y, key: mixup_exact(Z, y, phi, static.mixing, hypers.mix_a)
-    return lambda Z, y, key: mixup_sampled(Z, y, phi, static.mixing, hypers.mix_a, key)
-  from jaxcut.model import patch_outputs_from_preacts
-  obj = objective(static, hypers)
-  return lambda Z, y, key: obj(patch_outputs_from_preacts(Z, phi), y, key)
+def cutout_exact_z(Z, y, C, out):
+  """Exact Cutout on pre-activations Z [2, m, n, P], for a network that is not a patch sum:
+  every subset's masked Z ([2, m, n, 2^P, P]), weight 1[|S| = C] / binom(P, C)."""
+  P = Z.shape[-1]
+  kept = 1.0 - subset_masks(P).astype(Z.dtype)  # [2^P, P]
+  F = out(Z[..., None, :] * kept).sum(-1)  # [n, 2^P]
+  return (logistic_loss(y[:, None] * F) @ cutout_weights(P, C).astype(Z.dtype)).mean()
+
+
+def cutout_sampled_z(Z, y, C, key, out):
+  """`cutout_sampled` on Z: the same subset draws."""
+  n, P = Z.shape[2:]
+  kept = 1.0 - random_subsets(key, n, P, C).astype(Z.dtype)
+  return logistic_loss(y * out(Z * kept).sum(-1)).mean()
+
+
+def cutmix_exact_z(Z, y, mixing: str, mix_a, out):
+  """Exact CutMix on Z for a network that is not a patch sum: every (i, j, S) with S
+  containing patch 0, times 2 (the (i, j, S) ~ (j, i, S^c) symmetry of `cutmix_exact`), as
+  mixed pre-activations [2, m, n, n, 2^(P-1), P]: O(n^2 2^(P-1)) network evaluations."""
+  n, P = Z.shape[2:]
+  M = subset_masks(P)
+  half = M[:, 0] == 1
+  Mh = M[half].astype(Z.dtype)  # [H, P]
+  q = mixing_weights(P, mixing, mix_a)[half].astype(Z.dtype)
+  lam = Mh.sum(1) / P
+  Z_i = Z[:, :, :, None, None, :]
+  Z_j = Z[:, :, None, :, None, :]
+  F = out(Z_i * Mh + Z_j * (1.0 - Mh)).sum(-1)  # [i, j, H]
+  L = (lam * logistic_loss(y[:, None, None] * F)
+       + (1.0 - lam) * logistic_loss(y[None, :, None] * F))
+  return 2.0 * (L @ q).sum() / (n * n)
+
+
+def cutmix_sampled_z(Z, y, mixing: str, mix_a, key, out):
+  """`cutmix_sampled` on Z: the same partner, size and subset draws."""
+  n, P = Z.shape[2:]
+  k_j, k_s, k_m = jax.random.split(key, 3)
+  j = jax.random.randint(k_j, (n,), 0, n, jnp.int32)
+  size = sample_sizes(k_s, n, P, mixing, mix_a)
+  inS = random_subsets(k_m, n, P, size).astype(Z.dtype)
+  F = out(Z * inS + Z[:, :, j] * (1.0 - inS)).sum(-1)
+  lam = size.astype(Z.dtype) / P
+  return (lam * logistic_loss(y * F) + (1.0 - lam) * logistic_loss(y[j] * F)).mean()
+
+
+def preact_objective(static: Static, hypers: Hypers, net):
+  """The training loss as a function of the first layer's pre-activations and the later
+  layers: (Z [2, m, n, P], theta, y [n], key) -> scalar; net: (theta, Z) -> per-patch
+  outputs (`jaxcut.networks.network`). Mixup mixes Z; so do Cutout and CutMix for a
+  network that is not a patch sum; otherwise they act on the per-patch outputs."""
+  from jaxcut.networks import per_patch
+  method, exact, mixing, a = static.method, static.exact, static.mixing, hypers.mix_a
+  if method == "mixup":
+    if exact:
+      return lambda Z, theta, y, key: mixup_exact(Z, y, lambda z: net(theta, z), mixing, a)
+    return lambda Z, theta, y, key: mixup_sampled(Z, y, lambda z: net(theta, z), mixing, a,
+                                                  key)
+  if method == "erm" or per_patch(static):
+    obj = objective(static, hypers)
+    return lambda Z, theta, y, key: obj(net(theta, Z), y, key)
+  if method == "cutout":
+    if exact:
+      return lambda Z, theta, y, key: cutout_exact_z(Z, y, hypers.C, lambda z: net(theta, z))
+    return lambda Z, theta, y, key: cutout_sampled_z(Z, y, hypers.C, key,
+                                                     lambda z: net(theta, z))
+  if exact:
+    return lambda Z, theta, y, key: cutmix_exact_z(Z, y, mixing, a, lambda z: net(theta, z))
+  return lambda Z, theta, y, key: cutmix_sampled_z(Z, y, mixing, a, key,
+                                                   lambda z: net(theta, z))
 
 
 def objective(static: Static, hypers: Hypers):

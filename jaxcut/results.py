@@ -32,7 +32,13 @@ def applies(cfg: Config, field: str) -> bool:
   if field == "beta":
     return cfg.activation in ("smoothed_leaky_relu", "leaky_relu")
   if field == "r":
-    return cfg.activation == "smoothed_leaky_relu"
+    return cfg.activation in ("smoothed_leaky_relu", "polyrelu")
+  if field == "q":
+    return cfg.activation in ("relu_q", "polyrelu")
+  if field in ("hidden", "gain"):
+    return cfg.depth > 1
+  if field == "network":  # depth 1 is the paper's network in either family
+    return cfg.depth > 1
   return True
 
 

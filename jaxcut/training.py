@@ -4,7 +4,8 @@ Two backends compute the same run: "direct" on explicit d-dimensional vectors an
 on their inner products (`jaxcut.gram`, cost free of d). Full-batch gradient descent
 (optax; sgd by default) for `static.steps` steps as a `lax.scan`, logging every
 `log_every` steps. Randomness is derived, never threaded: from the run key, `fold_in`
-gives the data (0), init (1), test set (2) and augmentation (3) streams, and step t's
+gives the data (0), init (1), test set (2), augmentation (3) and later-layer init (4, for
+depth > 1: `jaxcut.networks`) streams, and step t's
 augmentation uses fold_in(stream 3, t). So a run's numbers do not depend on how runs are
 batched, chunked or sharded.
 
@@ -20,12 +21,12 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxcut import coefficients, compiler, gram, metrics, model
+from jaxcut import coefficients, compiler, gram, metrics, model, networks
 from jaxcut.config import Hypers, Spec, Static
 from jaxcut.data import sample
 from jaxcut.objectives import preact_objective
 
-DATA, INIT, TEST, AUG = 0, 1, 2, 3
+DATA, INIT, TEST, AUG, LAYERS = 0, 1, 2, 3, 4
 
 
 def make_optimizer(static: Static, hypers: Hypers) -> optax.GradientTransformation:
@@ -49,7 +50,8 @@ def train(key, spec: Spec):
     params: direct {"W": [2, m, d_in] final filters, "W0": initial filters}, at the
       compiled width Static.d (`unpadded` cuts them to the run's d); gram {"feat":
       [2, m, 2K] final feature coordinates, "c": [2, m, N] noise coefficients (Lambda w =
-      Lambda w0 + sum c xi), "W0_feat": initial feature coordinates}
+      Lambda w0 + sum c xi), "W0_feat": initial feature coordinates}; both with "theta",
+      the final later layers (`jaxcut.networks`), when depth > 1
     trajectories, each with a leading time axis of static.n_log points t = 0, log_every, ...:
       gamma [.., 2, m, 2, K]   <w_c,j - w0_c,j, v_{s',k}>
       feature_output [.., 2, K]  s' f_W(v_{s',k})  (output on v_{s',k} as a single patch)
@@ -93,11 +95,12 @@ def descend(grad_fn, log, state0, opt, static: Static):
   return state, traj
 
 
-def _log_entry(static, hypers, phi, W, W0_feat, rho, layout, index, objective,
+def _log_entry(static, hypers, out, W, W0_feat, rho, layout, index, objective,
                outputs_metrics):
-  """W: the filters (direct) or their feature coordinates (gram)."""
+  """W: the filters (direct) or their feature coordinates (gram); out: pre-activations ->
+  per-patch outputs at the logged state (`networks.bound`)."""
   return {"gamma": coefficients.gamma(W[..., :2 * static.K], W0_feat, static.K),
-          "feature_output": metrics.feature_outputs(W, phi, static, hypers),
+          "feature_output": metrics.feature_outputs(W, out, static, hypers),
           "feature_margin": metrics.feature_margins(W, static, hypers),
           **metrics.rho_summaries(rho, layout, index, static),
           "objective": objective,
@@ -105,13 +108,13 @@ def _log_entry(static, hypers, phi, W, W0_feat, rho, layout, index, objective,
           "train_acc": outputs_metrics["train_acc"]}
 
 
-def _final(static, hypers, phi, W, traj, tm, test, rho, layout, index, span_residual, state):
+def _final(static, hypers, out, W, traj, tm, test, rho, layout, index, span_residual, state):
   """The run's metrics. `diverged`: anything non-finite (trajectories, final state,
   coefficients, metrics); then every float metric is NaN, never a number that looks
   like a result (a NaN output compares as a wrong answer, so accuracy would read 0)."""
   out = {
       **test,
-      "output_group": metrics.group_outputs(W, phi, static, hypers),
+      "output_group": metrics.group_outputs(W, out, static, hypers),
       "margin_group": metrics.group_margins(W, static, hypers),
       **tm,
       "objective": traj["objective"][-1],
@@ -128,35 +131,41 @@ def _final(static, hypers, phi, W, traj, tm, test, rho, layout, index, span_resi
 
 
 def train_direct(key, spec: Spec):
-  """The direct backend: explicit [n, P, d] data, W [2, m, d]."""
+  """The direct backend: explicit [n, P, d] data; state {"W": [2, m, d_in]} (+ "theta")."""
   static, hypers = spec.static, spec.hypers
   K = static.K
   batch = sample(jax.random.fold_in(key, DATA), static, hypers, static.n)
   W0 = model.init(jax.random.fold_in(key, INIT), static, hypers)
+  theta0 = networks.init(jax.random.fold_in(key, LAYERS), static, hypers)
   aug = jax.random.fold_in(key, AUG)
-  phi = model.activation(static, hypers)
-  obj = preact_objective(static, hypers, phi)
+  net = networks.network(static, hypers)
+  obj = preact_objective(static, hypers, net)
   d = static.d  # the coefficient decomposition leaves out the bias coordinate (bias=True)
   basis = coefficients.noise_basis(batch.replace(x=batch.x[..., :d]), K, hypers.d)
 
-  def loss_fn(W, t):
-    return obj(model.preactivations(W, batch.x), batch.y, jax.random.fold_in(aug, t))
+  def loss_fn(state, t):
+    return obj(model.preactivations(state["W"], batch.x), state.get("theta"), batch.y,
+               jax.random.fold_in(aug, t))
 
-  def log(W, t):
-    return _log_entry(static, hypers, phi, W, W0[..., :2 * K],
+  def log(state, t):
+    W, out = state["W"], networks.bound(static, hypers, state.get("theta"))
+    return _log_entry(static, hypers, out, W, W0[..., :2 * K],
                       coefficients.rho(W[..., :d], W0[..., :d], basis, K), batch,
-                      basis.index, loss_fn(W, t), metrics.train_metrics(W, batch, phi))
+                      basis.index, loss_fn(state, t), metrics.train_metrics(W, batch, out))
 
-  W, traj = descend(jax.grad(loss_fn), log, W0, make_optimizer(static, hypers), static)
-  test = metrics.test_metrics(jax.random.fold_in(key, TEST), W, static, hypers, phi)
-  out = _final(static, hypers, phi, W, traj, metrics.train_metrics(W, batch, phi), test,
-               coefficients.rho(W[..., :d], W0[..., :d], basis, K), batch, basis.index,
-               coefficients.span_residual(W[..., :d], W0[..., :d], basis, K), W)
-  return {"W": W, "W0": W0}, traj, out
+  state0 = {"W": W0, "theta": theta0} if theta0 else {"W": W0}
+  state, traj = descend(jax.grad(loss_fn), log, state0, make_optimizer(static, hypers), static)
+  W, out = state["W"], networks.bound(static, hypers, state.get("theta"))
+  test = metrics.test_metrics(jax.random.fold_in(key, TEST), W, static, hypers, out)
+  final = _final(static, hypers, out, W, traj, metrics.train_metrics(W, batch, out), test,
+                 coefficients.rho(W[..., :d], W0[..., :d], basis, K), batch, basis.index,
+                 coefficients.span_residual(W[..., :d], W0[..., :d], basis, K), state)
+  return {**state, "W0": W0}, traj, final
 
 
 def train_gram(key, spec: Spec, data=None):
-  """The gram backend (`jaxcut.gram`): state = feature coordinates + noise coefficients.
+  """The gram backend (`jaxcut.gram`): state = feature coordinates + noise coefficients
+  (+ "theta", the later layers, whose gradient is the plain one: they have no d axis).
 
   data: optional `gram.GramData` to train on (e.g. `gram.from_vectors` of the direct
   backend's batch, for checks); by default drawn from the run key.
@@ -165,36 +174,40 @@ def train_gram(key, spec: Spec, data=None):
   if data is None:
     data = gram.sample(jax.random.fold_in(key, DATA), jax.random.fold_in(key, INIT),
                        static, hypers)
+  theta0 = networks.init(jax.random.fold_in(key, LAYERS), static, hypers)
   aug = jax.random.fold_in(key, AUG)
-  phi = model.activation(static, hypers)
-  obj = preact_objective(static, hypers, phi)
+  net = networks.network(static, hypers)
+  obj = preact_objective(static, hypers, net)
   y, roles = data.layout.y, data.layout.roles
 
-  def loss_of_preacts(Z, t):
-    return obj(Z, y, jax.random.fold_in(aug, t))
+  def loss_of_preacts(Z, theta, t):
+    return obj(Z, theta, y, jax.random.fold_in(aug, t))
 
   def grad_fn(state, t):
-    gZ = jax.grad(loss_of_preacts)(gram.preactivations(state, data), t)
-    return gram.descent_direction(gZ, data)
+    gZ, g_theta = jax.grad(loss_of_preacts, argnums=(0, 1))(
+        gram.preactivations(state, data), state.get("theta"), t)
+    step = gram.descent_direction(gZ, data)
+    return {**step, "theta": g_theta} if "theta" in state else step
 
   def log(state, t):
     Z = gram.preactivations(state, data)
-    a = model.patch_outputs_from_preacts(Z, phi)
-    return _log_entry(static, hypers, phi, state["feat"], data.W0_feat, gram.rho(state, data),
-                      data.layout, data.index, loss_of_preacts(Z, t),
-                      metrics.output_metrics(a, y, roles))
+    out = networks.bound(static, hypers, state.get("theta"))
+    return _log_entry(static, hypers, out, state["feat"], data.W0_feat, gram.rho(state, data),
+                      data.layout, data.index, loss_of_preacts(Z, state.get("theta"), t),
+                      metrics.output_metrics(out(Z), y, roles))
 
-  state, traj = descend(grad_fn, log, gram.init_state(data), make_optimizer(static, hypers),
-                        static)
-  a = model.patch_outputs_from_preacts(gram.preactivations(state, data), phi)
+  state, traj = descend(grad_fn, log, gram.init_state(data, theta0),
+                        make_optimizer(static, hypers), static)
+  out = networks.bound(static, hypers, state.get("theta"))
+  a = out(gram.preactivations(state, data))
   test = metrics.stratified_accuracy(
       jax.random.fold_in(key, TEST), static, hypers,
-      gram.test_outputs(state, data, static, hypers, phi), data.gram.dtype,
+      gram.test_outputs(state, data, static, hypers, out), data.gram.dtype,
       batch=gram.TEST_BATCH)
-  out = _final(static, hypers, phi, state["feat"], traj, metrics.output_metrics(a, y, roles), test,
-               gram.rho(state, data), data.layout, data.index,
-               jnp.zeros((), data.gram.dtype), state)
-  return {**state, "W0_feat": data.W0_feat}, traj, out
+  final = _final(static, hypers, out, state["feat"], traj, metrics.output_metrics(a, y, roles),
+                 test, gram.rho(state, data), data.layout, data.index,
+                 jnp.zeros((), data.gram.dtype), state)
+  return {**state, "W0_feat": data.W0_feat}, traj, final
 
 
 def unpadded(params: dict, d: int, bias: bool) -> dict:

@@ -214,7 +214,8 @@ def test_feature_outputs_include_bias_and_scale():
   spec = cfg.spec()
   W = model.init(jax.random.key(0), spec.static, spec.hypers)
   phi = model.activation(spec.static, spec.hypers)
-  out = np.asarray(metrics.feature_outputs(W, phi, spec.static, spec.hypers))
+  out = np.asarray(metrics.feature_outputs(W, lambda Z: model.patch_outputs_from_preacts(Z, phi),
+                                           spec.static, spec.hypers))
   # v_{-1,0} = -2 e_0 as one patch (plus the constant 1 of the bias)
   v = jnp.zeros(spec.static.d + 1).at[0].set(-2.0).at[-1].set(1.0)
   f = model.forward(W, v[None, None], phi)[0]

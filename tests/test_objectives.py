@@ -11,7 +11,7 @@ import pytest
 from jaxcut import objectives
 from jaxcut.config import Config
 from jaxcut.data import sample
-from jaxcut.model import activation, patch_outputs, preactivations
+from jaxcut.model import activation, patch_outputs, patch_outputs_from_preacts, preactivations
 
 
 def ref_phi(z, beta=0.1, r=0.1):
@@ -87,6 +87,11 @@ def ref_cutmix(W, X, y, mixing="uniform", a=1.0):
   y = np.asarray(y)
   f = ref_f(W, inputs)
   return jnp.sum(w * (lam * ref_loss(y[i] * f) + (1 - lam) * ref_loss(y[j] * f)))
+
+
+def net(phi):
+  """The paper's network as pre-activations -> per-patch outputs."""
+  return lambda Z: patch_outputs_from_preacts(Z, phi)
 
 
 def setup(P, m=1, seed=0, dtype="float64"):
@@ -209,7 +214,7 @@ def test_mixup_exact_equals_brute_force_on_its_nodes(mixing, a):
   rtol 1e-9, values and gradients."""
   with jax.enable_x64(True):
     X, y, W, phi = setup(3, m=2)
-    fast = lambda W: objectives.mixup_exact(preactivations(W, X), y, phi, mixing, jnp.float64(a))
+    fast = lambda W: objectives.mixup_exact(preactivations(W, X), y, net(phi), mixing, jnp.float64(a))
     lam, w = objectives.mixup_nodes(mixing, jnp.float64(a), jnp.float64)
 
     def slow(W):  # each node's weight split over lam and 1 - lam (the law is symmetric)
@@ -230,7 +235,7 @@ def test_mixup_quadrature_against_adaptive_integration(mixing, a):
   from scipy import integrate, stats as st
   with jax.enable_x64(True):
     X, y, W, phi = setup(3, m=1)
-    fast = float(objectives.mixup_exact(preactivations(W, X), y, phi, mixing, jnp.float64(a)))
+    fast = float(objectives.mixup_exact(preactivations(W, X), y, net(phi), mixing, jnp.float64(a)))
     n = X.shape[0]
     Xn, yn, Wn = np.asarray(X), np.asarray(y), np.asarray(W)
     phin = lambda z: np.where(z <= 0, 0.1 * z, np.where(z >= 0.1, z - 0.045, 4.5 * z ** 2 + 0.1 * z))
@@ -255,7 +260,7 @@ def test_mixup_sampled_equals_its_draws_built_as_inputs(mixing, a):
   with jax.enable_x64(True):
     X, y, W, phi = setup(4, m=2)
     key = jax.random.key(5)
-    fast = objectives.mixup_sampled(preactivations(W, X), y, phi, mixing, jnp.float64(a), key)
+    fast = objectives.mixup_sampled(preactivations(W, X), y, net(phi), mixing, jnp.float64(a), key)
     k_j, k_l = jax.random.split(key)
     n = X.shape[0]
     j = np.asarray(jax.random.randint(k_j, (n,), 0, n, jnp.int32))
@@ -273,8 +278,8 @@ def test_mixup_sampled_averages_to_exact(mixing, a):
   of the exact objective (plus its quadrature error, ~1e-7)."""
   X, y, W, phi = setup(4, dtype="float32")
   a = jnp.float32(a)
-  exact = lambda W: objectives.mixup_exact(preactivations(W, X), y, phi, mixing, a)
-  sampled = lambda W, k: objectives.mixup_sampled(preactivations(W, X), y, phi, mixing, a, k)
+  exact = lambda W: objectives.mixup_exact(preactivations(W, X), y, net(phi), mixing, a)
+  sampled = lambda W, k: objectives.mixup_sampled(preactivations(W, X), y, net(phi), mixing, a, k)
   keys = jax.random.split(jax.random.key(3), 4000)
   vals, grads = jax.vmap(jax.value_and_grad(sampled), in_axes=(None, 0))(W, keys)
   for draws, target in ((vals, exact(W)), (grads, jax.grad(exact)(W))):
