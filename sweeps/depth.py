@@ -6,12 +6,17 @@ the paper's (depth 1), a per-patch MLP of depth 2, 3 or 4 (`cnn`: hidden layers 
 units shared over patches, 1x1 convolutions), or the same with a trained patch-mixing
 matrix in every hidden layer (`patchmix`, depth 2, 3, 4), x ERM / Cutout / CutMix, at the
 `regime` setting (where the separation holds at depth 1) and the reference setting (at
-the cpu size its `small` version, as in `width`). Every cell is tested with the paper's
-three-way separation and with CutMix > ERM on the rare group; `depth_separation_everywhere`
-asks whether the separation holds in every cell of a setting. At the cpu size Cutout and
-CutMix are sampled (one subset, or one partner and subset, per example per step): exact
-CutMix for `patchmix` evaluates the network on every pair and subset, ~260 s a run at
-n = 300 on 2 cores. At the paper size everything is exact.
+the cpu size its `small` version, as in `width`). Deeper networks train with eta = 0.25:
+at the paper's eta = 1, 59 of 672 runs diverged, nearly all `patchmix` of depth >= 3
+(9 of 16 seeds of its CutMix at the regime setting), which would have left each cell's
+claims to the seeds that survived. The paper's network runs at both step sizes (`paper`,
+eta = 1; `paper_slow`, eta = 0.25), so that depth is compared at one step size too. T =
+3000 for all. Every cell is tested with the paper's three-way separation and with CutMix
+> ERM on the rare group; `depth_separation_everywhere` asks whether the separation holds
+in every cell of a setting. At the cpu size Cutout and CutMix are sampled (one subset, or
+one partner and subset, per example per step): exact CutMix for `patchmix` evaluates the
+network on every pair and subset, ~260 s a run at n = 300 on 2 cores. At the paper size
+everything is exact.
 """
 
 from __future__ import annotations
@@ -24,20 +29,23 @@ from jaxcut.analysis.figures import (COLORS, STANDARD, Drawn, axes_text, errorba
                                      save, title)
 from jaxcut.analysis.sweepdata import Sweep, col, extreme_of, rare_of
 from jaxcut.config import PRESETS
-from jaxcut.grid import Axis, Grid, first_paragraph, setting_fields
+from jaxcut.grid import Axis, Grid, first_paragraph
 from jaxcut.stats import interval
 from sweeps.paper import RARE_CUTMIX_OVER_ERM, THREE_WAY_SEPARATION, three_way_separation
+from sweeps.width import settings  # the regime and the (small) reference setting
 
 SIZES = ("cpu", "paper")
-# the network of each arm: (family, depth); depth 1 is the paper's network
-NETS = {"paper": ("cnn", 1), "cnn2": ("cnn", 2), "cnn3": ("cnn", 3), "cnn4": ("cnn", 4),
-        "patchmix2": ("patchmix", 2), "patchmix3": ("patchmix", 3),
-        "patchmix4": ("patchmix", 4)}
+SLOW = 0.25  # the deeper networks' step size (see the docstring)
+# each arm's network and step size: (family, depth, eta); depth 1 is the paper's network
+NETS = {"paper": ("cnn", 1, 1.0), "paper_slow": ("cnn", 1, SLOW),
+        "cnn2": ("cnn", 2, SLOW), "cnn3": ("cnn", 3, SLOW), "cnn4": ("cnn", 4, SLOW),
+        "patchmix2": ("patchmix", 2, SLOW), "patchmix3": ("patchmix", 3, SLOW),
+        "patchmix4": ("patchmix", 4, SLOW)}
 
 
 def net_fields(name: str) -> dict:
-  network, depth = NETS[name]
-  return {"network": network, "depth": depth}
+  network, depth, eta = NETS[name]
+  return {"network": network, "depth": depth, "eta": eta}
 
 
 def depth_separation_everywhere(c: Ctx) -> dict:
@@ -67,7 +75,8 @@ DEPTH_SEPARATION_EVERYWHERE = Claim(
 
 def fig_depth(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
   """Per setting (rows) and family (columns): rare- and extreme-group test accuracy of each
-  method against depth (depth 1, the paper's network, in both columns), 95% intervals."""
+  method against depth at eta = 0.25 (depth 1: `paper_slow`, in both columns), with the
+  paper's network at its eta = 1 as open markers at depth 1; 95% intervals over seeds."""
   if "net" not in sweep.labels:
     return None
   plt = pyplot()
@@ -77,27 +86,30 @@ def fig_depth(sweep: Sweep, out: Optional[str] = None) -> Optional[Drawn]:
   fig, axes = plt.subplots(len(settings), 2, figsize=(10, 3.8 * len(settings)), squeeze=False,
                            sharey=True)
   for row, setting in zip(axes, settings):
+    here = [r for r in sweep.rows if r.get("setting", "") == setting]
     for ax, family in zip(row, ("cnn", "patchmix")):
-      nets = [k for k, (f, d) in NETS.items() if f == family or d == 1]
-      rows = [r for r in sweep.rows if r.get("setting", "") == setting and r["net"] in nets]
+      nets = [k for k, (f, d, eta) in NETS.items() if eta == SLOW and (f == family or d == 1)]
+      rows = [r for r in here if r["net"] in nets]
       depths = sorted({NETS[r["net"]][1] for r in rows})
       for method in sweep.methods(rows):
         for group, ls in ((rare, "-"), (ext, "--")):
+          column = f"test_acc_{group}"
           qs = [interval(col([r for r in rows if r["method"] == method
-                              and NETS[r["net"]][1] == d], f"test_acc_{group}")) for d in depths]
+                              and NETS[r["net"]][1] == d], column)) for d in depths]
           errorbar(ax, depths, qs, color=COLORS[method], ls=ls, label=f"{method}, {group}")
+          paper = [r for r in here if r["net"] == "paper" and r["method"] == method]
+          if paper:
+            q = interval(col(paper, column))
+            ax.plot([0.85], [q["mean"]], "o" if group == rare else "s", mfc="none",
+                    color=COLORS[method], ms=6)
       ax.set_xticks(depths, [str(d) for d in depths])
       ax.axhline(0.5, color="k", lw=0.5)
-      axes_text(ax, f"{setting}: {family}", "depth (trained layers; 1 = the paper's)",
+      axes_text(ax, f"{setting}: {family}", "depth (trained layers; 1 = the paper's network)",
                 "test accuracy", legend=(family == "cnn" and setting == settings[0]))
-  title(fig, f"Depth: rare (solid) and extremely rare (dashed) group test accuracy per "
-        f"method, 95% intervals over {sweep.seeds()} seeds")
+  title(fig, f"Depth at eta = {SLOW}: rare (solid) and extremely rare (dashed) group test "
+        f"accuracy per method, 95% intervals over {sweep.seeds()} seeds; open markers left "
+        f"of depth 1: the paper's network at eta = 1 (rare o, extreme square)")
   return save(fig, out, "depth.png")
-
-
-def settings(size):
-  ref = PRESETS["reference" if size == "paper" else "small"]
-  return {"regime": {}, "reference": setting_fields(ref)}
 
 
 def get_grid(size):

@@ -21,7 +21,7 @@ from jaxcut.analysis import thresholds
 from jaxcut.analysis.claims import Claim, Ctx, NotTested, point, result
 from jaxcut.analysis.figures import (COLORS, STANDARD, Drawn, axes_text, errorbar, pyplot,
                                      save, shape_text, title)
-from jaxcut.analysis.sweepdata import PAPER_METHODS, Sweep
+from jaxcut.analysis.sweepdata import Sweep
 from jaxcut.config import Config
 from jaxcut.grid import Axis, Grid, first_paragraph
 from jaxcut.stats import interval, paired, verdict
@@ -52,15 +52,14 @@ def arm_points(size: str) -> tuple:
   return tuple(points)
 
 
-def _exponent_claim(c: Ctx, sigma: str, a: str, b: Optional[str], text: str) -> dict:
+def exponent_claim(c: Ctx, sigma: str, a: str, b: Optional[str], text: str) -> dict:
   """Exponent of a method's learning threshold (training count) against sigma^2 d, fitted
   per seed along the arm where `sigma` varies; claim: exponent(a) - exponent(b) > 0 (b None:
   exponent(a) > 0)."""
   c.need_label("arm")
   need = [a] + ([b] if b else [])
   c.need_methods(*need)
-  fits = {m: thresholds.exponents(c.sweep.rows, m, sigma) for m in PAPER_METHODS
-          if m in c.sweep.methods()}
+  fits = {m: thresholds.exponents(c.sweep.rows, m, sigma) for m in c.sweep.methods()}
   if any(not fits[m] for m in need):
     raise NotTested(f"no {sigma} arm with >= 2 noise levels")
   main = interval(paired(fits[a], fits[b])) if b else interval(fits[a].values())
@@ -78,29 +77,29 @@ def _exponent_claim(c: Ctx, sigma: str, a: str, b: Optional[str], text: str) -> 
 
 
 def threshold_erm_follows_sigma_d(c: Ctx) -> dict:
-  return _exponent_claim(c, "sigma_d", "erm", None,
+  return exponent_claim(c, "sigma_d", "erm", None,
                          "ERM's learning threshold grows with the dominant noise sigma_d^2 d")
 
 
 def threshold_cutout_not_sigma_d(c: Ctx) -> dict:
-  return _exponent_claim(c, "sigma_d", "erm", "cutout",
+  return exponent_claim(c, "sigma_d", "erm", "cutout",
                          "Cutout's learning threshold depends less on sigma_d than ERM's (Cutout "
                          "drops the dominant-noise patch)")
 
 
 def threshold_cutout_follows_sigma_b(c: Ctx) -> dict:
-  return _exponent_claim(c, "sigma_b", "cutout", None,
+  return exponent_claim(c, "sigma_b", "cutout", None,
                          "Cutout's learning threshold grows with the background noise "
                          "sigma_b^2 d")
 
 
 def threshold_cutmix_not_sigma_b(c: Ctx) -> dict:
-  return _exponent_claim(c, "sigma_b", "cutout", "cutmix",
+  return exponent_claim(c, "sigma_b", "cutout", "cutmix",
                          "CutMix's learning threshold depends less on sigma_b than Cutout's")
 
 
 def threshold_cutmix_not_sigma_d(c: Ctx) -> dict:
-  return _exponent_claim(c, "sigma_d", "erm", "cutmix",
+  return exponent_claim(c, "sigma_d", "erm", "cutmix",
                          "CutMix's learning threshold depends less on sigma_d than ERM's")
 
 

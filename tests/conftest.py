@@ -51,6 +51,15 @@ def assert_rows_close(a, b, rtol=1e-6):
                                    atol=ABSOLUTE.get(k, 1e-9), err_msg=k)
 
 
+def assert_float_columns_close(a, b, rtol, atol=1e-7):
+  """Two sweeps' result rows (dicts of typed values): every float column but the timing
+  and span_residual (rounding noise) to rtol / atol."""
+  for ra, rb in zip(a, b):
+    for k, v in ra.items():
+      if isinstance(v, float) and k not in TIMING_COLUMNS and k != "span_residual":
+        np.testing.assert_allclose(rb[k], v, rtol=rtol, atol=atol, err_msg=k)
+
+
 import jax
 import pytest
 

@@ -1,4 +1,4 @@
-"""The regime, threshold, mixing, width, cutsize and mixup grids at smoke size (2 seeds, 20 steps, small test sets): they
+"""The regime, threshold, mixing, width, cutsize, mixup, mixup_threshold and depth grids at smoke size (2 seeds, 20 steps, small test sets): they
 run, their reports draw their figures, and every claim they declare gets a verdict."""
 
 import dataclasses
@@ -17,6 +17,7 @@ from jaxcut.driver import run_sweep
 KEEP = {"regime": {"setting": ("separation", "C=P-1", "reference")},
         "mixing": {"setting": ("regime",)},
         "width": {"setting": ("regime",), "m": (1, 2), "activation": ("relu",)},
+        "depth": {"setting": ("regime",), "net": ("paper", "cnn2", "patchmix2")},
         "cutsize": {"P": (3, 4), "ratio": (2.5, 20.0), "rare_mass": (0.1, 0.3)}}
 LAWS = ("none", "uniform", "beta0.1", "half")
 
@@ -41,7 +42,9 @@ def smoke_size(name):
 
 @pytest.mark.parametrize("name,figure", [("regime", "regime.png"), ("threshold", "threshold.png"),
                                          ("mixing", "mixing.png"), ("width", "width.png"),
-                                         ("cutsize", "cutsize.png"), ("mixup", "mixup.png")])
+                                         ("cutsize", "cutsize.png"), ("mixup", "mixup.png"),
+                                         ("depth", "depth.png"),
+                                         ("mixup_threshold", "threshold.png")])
 def test_grid_runs_and_reports_its_claims(tmp_path, name, figure):
   g = smoke_size(name)
   out = str(tmp_path / name)

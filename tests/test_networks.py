@@ -2,7 +2,6 @@
 pre-activation objectives against the paper's hand-written path and against brute force
 that builds every augmented input, whole runs on both backends."""
 
-import itertools
 import math
 
 import jax
@@ -10,11 +9,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxcut import compiler, model, networks, objectives
+from jaxcut import model, networks, objectives
 from jaxcut.config import Config, ConfigError
 from jaxcut.data import sample
 from jaxcut.training import train
 
+from conftest import assert_float_columns_close
 from test_objectives import cutmix_inputs, cutout_inputs, net as paper_net
 
 NETS = [dict(network="cnn", depth=3, hidden=4), dict(network="patchmix", depth=2, hidden=4),
@@ -235,7 +235,7 @@ def test_deeper_networks_vmapped_chunked_and_alone_agree(tmp_path):
   """A sweep over the family (cnn and patchmix at depth 2; CutMix exact and sampled),
   float64: looped == vmapped in chunks of 2 == `train_jit` alone, 1e-9."""
   from jaxcut import grid as grid_mod
-  from jaxcut.driver import TIMING_COLUMNS, run_sweep
+  from jaxcut.driver import run_sweep
   from jaxcut.training import train_jit
   base = grid_mod.load("smoke").base.replace(steps=20, log_every=10, dtype="float64",
                                              hidden=4, depth=2, method="cutmix")
@@ -250,7 +250,4 @@ def test_deeper_networks_vmapped_chunked_and_alone_agree(tmp_path):
   assert a.rows[7]["network"] == "patchmix" and a.rows[7]["depth"] == 2
   np.testing.assert_allclose(a.rows[7]["test_acc"], m["test_acc"], rtol=1e-9)
   np.testing.assert_allclose(a.rows[7]["output_rare"], m["output_group"][1], rtol=1e-9)
-  for ra, rb in zip(a.rows, b.rows):
-    for k, v in ra.items():
-      if isinstance(v, float) and k not in TIMING_COLUMNS and k != "span_residual":
-        np.testing.assert_allclose(rb[k], v, rtol=1e-9, atol=1e-12, err_msg=k)
+  assert_float_columns_close(a.rows, b.rows, 1e-9, 1e-12)

@@ -14,8 +14,8 @@ import pytest
 
 from jaxcut import grid as grid_mod
 from jaxcut.store import load_run, load_trajectories, read_results
-from conftest import assert_rows_close, rows_without_timing, run_cli
-from jaxcut.driver import TIMING_COLUMNS, run_sweep, summary_table
+from conftest import assert_float_columns_close, assert_rows_close, rows_without_timing, run_cli
+from jaxcut.driver import run_sweep, summary_table
 from jaxcut.training import train_jit
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -64,10 +64,7 @@ def test_vmapped_sweep_equals_looped_sweep(tmp_path, dtype, rtol):
   with jax.enable_x64(dtype == "float64"):
     a = run_sweep(g, str(tmp_path / "loop"), width=1, quiet=True)
     b = run_sweep(g, str(tmp_path / "vmap"), width=2, chunk=2, quiet=True)
-  for ra, rb in zip(a.rows, b.rows):
-    for k, v in ra.items():
-      if isinstance(v, float) and k not in TIMING_COLUMNS and k != "span_residual":
-        np.testing.assert_allclose(rb[k], v, rtol=rtol, atol=1e-7, err_msg=k)
+  assert_float_columns_close(a.rows, b.rows, rtol)
 
 
 def test_mixup_vmapped_equals_looped_and_one_at_a_time(tmp_path):
@@ -83,10 +80,7 @@ def test_mixup_vmapped_equals_looped_and_one_at_a_time(tmp_path):
     _, _, m = train_jit(jax.random.key(run.seed), run.config.spec())
   np.testing.assert_allclose(a.rows[3]["test_acc"], m["test_acc"], rtol=1e-9)
   np.testing.assert_allclose(a.rows[3]["margin_rare"], m["margin_group"][1], rtol=1e-9)
-  for ra, rb in zip(a.rows, b.rows):
-    for k, v in ra.items():
-      if isinstance(v, float) and k not in TIMING_COLUMNS and k != "span_residual":
-        np.testing.assert_allclose(rb[k], v, rtol=1e-9, atol=1e-12, err_msg=k)
+  assert_float_columns_close(a.rows, b.rows, 1e-9, 1e-12)
   assert {r["method"] for r in a.rows} == {"mixup"} and a.rows[0]["mixing"] == "beta"
 
 
