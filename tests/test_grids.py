@@ -17,7 +17,7 @@ from jaxcut.driver import run_sweep
 KEEP = {"regime": {"setting": ("separation", "C=P-1", "reference")},
         "mixing": {"setting": ("regime",)},
         "width": {"setting": ("regime",), "m": (1, 2), "activation": ("relu",)},
-        "depth": {"setting": ("regime",), "net": ("paper", "cnn2", "patchmix2")},
+        "depth": {"setting": ("regime",), "net": ("paper", "patchmix2")},
         "cutsize": {"P": (3, 4), "ratio": (2.5, 20.0), "rare_mass": (0.1, 0.3)}}
 LAWS = ("none", "uniform", "beta0.1", "half")
 
