@@ -23,15 +23,14 @@ from __future__ import annotations
 
 from typing import Optional
 
-from jaxcut import stats
-from jaxcut.analysis.claims import Claim, Ctx, NotTested, result
+from jaxcut.analysis.claims import Claim, Ctx, result
 from jaxcut.analysis.figures import (COLORS, STANDARD, Drawn, axes_text, errorbar, pyplot,
                                      save, title)
 from jaxcut.analysis.sweepdata import Sweep, col, extreme_of, rare_of
 from jaxcut.config import PRESETS
 from jaxcut.grid import Axis, Grid, first_paragraph
 from jaxcut.stats import interval
-from sweeps.paper import RARE_CUTMIX_OVER_ERM, THREE_WAY_SEPARATION, three_way_separation
+from sweeps.paper import RARE_CUTMIX_OVER_ERM, THREE_WAY_SEPARATION, separation_per_cell
 from sweeps.width import settings  # the regime and the (small) reference setting
 
 SIZES = ("cpu", "paper")
@@ -50,21 +49,10 @@ def net_fields(name: str) -> dict:
 
 def depth_separation_everywhere(c: Ctx) -> dict:
   """The three-way separation in every network cell of one setting."""
-  c.need_label("net")
-  cells = list(dict.fromkeys(r["net"] for r in c.rows))
-  parts, q, held = [], {}, []
-  for net in cells:
-    rows = [r for r in c.rows if r["net"] == net]
-    try:
-      res = three_way_separation(Ctx(c.sweep, rows, {**c.at, "net": net}, ()))
-    except NotTested as e:
-      raise NotTested(f"cell {net}: {e}") from None
-    parts.append(res["verdict"])
-    held += [net] if res["verdict"] == stats.SUPPORTED else []
-    for k in res["decisive"]:
-      q[f"{net}_{k}"] = res["quantities"][k]
+  parts, q, held = separation_per_cell(c, ("net",), lambda cell: cell[0],
+                                       lambda cell: cell[0])
   return result(f"The three-way separation holds for every network tried ({len(held)} of "
-                f"{len(cells)} supported: {', '.join(held) or 'none'})",
+                f"{len(parts)} supported: {', '.join(held) or 'none'})",
                 "the three_way_separation test in every network cell", parts, q, list(q))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from jaxcut import stats
-from jaxcut.analysis.claims import Claim, Ctx, result
+from jaxcut.analysis.claims import Claim, Ctx, NotTested, result
 from jaxcut.analysis.sweepdata import PAPER_METHODS
 from jaxcut.config import PRESETS
 from jaxcut.grid import Axis, Grid, first_paragraph
@@ -84,6 +84,25 @@ def three_way_separation(c: Ctx) -> dict:
               f"test accuracy > 0, and CutMix's worst-group test accuracy > {HIGH_ACCURACY}",
               [verdict(d1), verdict(d2), verdict(stats.shifted(low, HIGH_ACCURACY))], q,
               list(q)[:3], list(q)[3:])
+
+
+def separation_per_cell(c: Ctx, labels: Sequence[str], name, key) -> tuple:
+  """The three-way separation in every cell (values of `labels`) of c's runs: (verdicts,
+  {key(cell)_quantity: its decisive quantities}, names of the supported cells). name(cell)
+  names a cell (a cell that cannot be tested raises NotTested naming it)."""
+  for label in labels:
+    c.need_label(label)
+  parts, q, held = [], {}, []
+  for cell in dict.fromkeys(tuple(r[k] for k in labels) for r in c.rows):
+    rows = [r for r in c.rows if tuple(r[k] for k in labels) == cell]
+    try:
+      res = three_way_separation(Ctx(c.sweep, rows, {**c.at, **dict(zip(labels, cell))}, ()))
+    except NotTested as e:
+      raise NotTested(f"cell {name(cell)}: {e}") from None
+    parts.append(res["verdict"])
+    held += [name(cell)] if res["verdict"] == stats.SUPPORTED else []
+    q.update({f"{key(cell)}_{k}": res["quantities"][k] for k in res["decisive"]})
+  return parts, q, held
 
 
 def cutmix_best_overall(c: Ctx) -> dict:

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 from typing import Optional
 
-from jaxcut import stats
-from jaxcut.analysis.claims import Claim, Ctx, NotTested, result
+from jaxcut.analysis.claims import Claim, Ctx, result
 from jaxcut.analysis.figures import (COLORS, STANDARD, Drawn, axes_text, errorbar, pyplot,
                                      save, title)
 from jaxcut.analysis.sweepdata import Sweep, col, extreme_of, rare_of
 from jaxcut.config import PRESETS
 from jaxcut.grid import Axis, Grid, first_paragraph, setting_fields
 from jaxcut.stats import interval
-from sweeps.paper import THREE_WAY_SEPARATION, three_way_separation
+from sweeps.paper import THREE_WAY_SEPARATION, separation_per_cell
 
 SIZES = ("cpu", "paper")
 # the four activations this study was run with (relu_q and polyrelu came later)
@@ -30,22 +29,11 @@ ACTIVATIONS = ("smoothed_leaky_relu", "leaky_relu", "relu", "gelu")
 
 def width_separation_everywhere(c: Ctx) -> dict:
   """The three-way separation in every (m, activation) cell of one setting."""
-  c.need_label("m")
-  c.need_label("activation")
-  cells = list(dict.fromkeys((r["m"], r["activation"]) for r in c.rows))
-  parts, q, held = [], {}, []
-  for m, a in cells:
-    rows = [r for r in c.rows if r["m"] == m and r["activation"] == a]
-    try:
-      res = three_way_separation(Ctx(c.sweep, rows, {**c.at, "m": m, "activation": a}, ()))
-    except NotTested as e:
-      raise NotTested(f"cell m={m}, {a}: {e}") from None
-    parts.append(res["verdict"])
-    held += [f"m={m} {a}"] if res["verdict"] == stats.SUPPORTED else []
-    for k in res["decisive"]:
-      q[f"m{m}_{a}_{k}"] = res["quantities"][k]
+  parts, q, held = separation_per_cell(c, ("m", "activation"),
+                                       lambda cell: "m={}, {}".format(*cell),
+                                       lambda cell: "m{}_{}".format(*cell))
   return result(f"The three-way separation holds for every width and activation tried "
-              f"({len(held)} of {len(cells)} cells supported)",
+              f"({len(held)} of {len(parts)} cells supported)",
               "the three_way_separation test in every (m, activation) cell", parts, q, list(q))
 
 
