@@ -42,6 +42,7 @@ import numpy as np
 from jax.scipy.special import betainc
 
 from jaxcut.config import Hypers, Static
+from jaxcut.networks import per_patch
 
 
 def logistic_loss(z):
@@ -151,6 +152,15 @@ def _pair_bwd(res, g):
 pair_loss_sum.defvjp(_pair_fwd, _pair_bwd)
 
 
+def _half_subsets(P: int, mixing: str, mix_a, dtype):
+  """The subsets S containing patch 0 (masks [2^(P-1), P]), their D_S weights q_S and lam
+  = |S| / P: the half of the (i, j, S) terms that exact CutMix sums, by its symmetry."""
+  M = subset_masks(P)
+  half = M[:, 0] == 1
+  Mh = M[half].astype(dtype)
+  return Mh, mixing_weights(P, mixing, mix_a)[half].astype(dtype), Mh.sum(1) / P
+
+
 def cutmix_exact(a, y, mixing: str, mix_a):
   """Exact CutMix loss in O(n^2 2^(P-1)) with one transcendental per term.
 
@@ -163,11 +173,7 @@ def cutmix_exact(a, y, mixing: str, mix_a):
     sum_S q_S (1 - lam_S) sum_i n_{-y_i} y_i (U_iS - V_iS).
   """
   n, P = a.shape
-  M = subset_masks(P)
-  half = M[:, 0] == 1
-  Mh = M[half].astype(a.dtype)  # subsets containing patch 0
-  q = mixing_weights(P, mixing, mix_a)[half].astype(a.dtype)
-  lam = Mh.sum(1) / P
+  Mh, q, lam = _half_subsets(P, mixing, mix_a, a.dtype)
   U = a @ Mh.T  # [n, 2^(P-1)], patches of i in S
   V = a @ (1.0 - Mh).T  # [n, 2^(P-1)], patches of j outside S
   n_pos = (y > 0).sum()
@@ -286,11 +292,7 @@ def cutmix_exact_z(Z, y, mixing: str, mix_a, out):
   containing patch 0, times 2 (the (i, j, S) ~ (j, i, S^c) symmetry of `cutmix_exact`), as
   mixed pre-activations [2, m, n, n, 2^(P-1), P]: O(n^2 2^(P-1)) network evaluations."""
   n, P = Z.shape[2:]
-  M = subset_masks(P)
-  half = M[:, 0] == 1
-  Mh = M[half].astype(Z.dtype)  # [H, P]
-  q = mixing_weights(P, mixing, mix_a)[half].astype(Z.dtype)
-  lam = Mh.sum(1) / P
+  Mh, q, lam = _half_subsets(P, mixing, mix_a, Z.dtype)  # [H, P], [H], [H]
   Z_i = Z[:, :, :, None, None, :]
   Z_j = Z[:, :, None, :, None, :]
   F = out(Z_i * Mh + Z_j * (1.0 - Mh)).sum(-1)  # [i, j, H]
@@ -316,25 +318,20 @@ def preact_objective(static: Static, hypers: Hypers, net):
   layers: (Z [2, m, n, P], theta, y [n], key) -> scalar; net: (theta, Z) -> per-patch
   outputs (`jaxcut.networks.network`). Mixup mixes Z; so do Cutout and CutMix for a
   network that is not a patch sum; otherwise they act on the per-patch outputs."""
-  from jaxcut.networks import per_patch
-  method, exact, mixing, a = static.method, static.exact, static.mixing, hypers.mix_a
-  if method == "mixup":
-    if exact:
-      return lambda Z, theta, y, key: mixup_exact(Z, y, lambda z: net(theta, z), mixing, a)
-    return lambda Z, theta, y, key: mixup_sampled(Z, y, lambda z: net(theta, z), mixing, a,
-                                                  key)
-  if method == "erm" or per_patch(static):
+  method, exact, mixing, a, C = (static.method, static.exact, static.mixing, hypers.mix_a,
+                                 hypers.C)
+  if method == "erm" or (method != "mixup" and per_patch(static)):
     obj = objective(static, hypers)
     return lambda Z, theta, y, key: obj(net(theta, Z), y, key)
-  if method == "cutout":
-    if exact:
-      return lambda Z, theta, y, key: cutout_exact_z(Z, y, hypers.C, lambda z: net(theta, z))
-    return lambda Z, theta, y, key: cutout_sampled_z(Z, y, hypers.C, key,
-                                                     lambda z: net(theta, z))
-  if exact:
-    return lambda Z, theta, y, key: cutmix_exact_z(Z, y, mixing, a, lambda z: net(theta, z))
-  return lambda Z, theta, y, key: cutmix_sampled_z(Z, y, mixing, a, key,
-                                                   lambda z: net(theta, z))
+  on_z = {  # (method, exact) -> (Z, y, key, out) -> loss
+      ("mixup", True): lambda Z, y, key, out: mixup_exact(Z, y, out, mixing, a),
+      ("mixup", False): lambda Z, y, key, out: mixup_sampled(Z, y, out, mixing, a, key),
+      ("cutout", True): lambda Z, y, key, out: cutout_exact_z(Z, y, C, out),
+      ("cutout", False): lambda Z, y, key, out: cutout_sampled_z(Z, y, C, key, out),
+      ("cutmix", True): lambda Z, y, key, out: cutmix_exact_z(Z, y, mixing, a, out),
+      ("cutmix", False): lambda Z, y, key, out: cutmix_sampled_z(Z, y, mixing, a, key, out),
+  }[method, exact]
+  return lambda Z, theta, y, key: on_z(Z, y, key, lambda z: net(theta, z))
 
 
 def objective(static: Static, hypers: Hypers):

@@ -35,9 +35,7 @@ def applies(cfg: Config, field: str) -> bool:
     return cfg.activation in ("smoothed_leaky_relu", "polyrelu")
   if field == "q":
     return cfg.activation in ("relu_q", "polyrelu")
-  if field in ("hidden", "gain"):
-    return cfg.depth > 1
-  if field == "network":  # depth 1 is the paper's network in either family
+  if field in ("network", "hidden", "gain"):  # depth 1 is the paper's network either way
     return cfg.depth > 1
   return True
 
