@@ -2,7 +2,7 @@
 
 Every Config field is a flag of its own type (`--sigma_d=0.1`, `--P=4`, `--method=cutmix`,
 `--exact` / `--noexact`, `--group_masses=0.9,0.1`), with its meaning, default and allowed
-values in `--help` (from `config.FIELD_DOCS`). `--set FIELD=VALUE` (repeatable) is the
+values in `--help` (from `jaxcut.field_docs`). `--set FIELD=VALUE` (repeatable) is the
 same override in another spelling, kept for scripts. `python -m jaxcut.train` applies the
 overrides to a preset; `python -m jaxcut.sweep` fixes them for every run of the grid.
 `define_fields_flags` and `overrides` do the same for any settings dataclass
@@ -18,7 +18,8 @@ from typing import Callable, Mapping, Sequence
 from absl import flags as absl_flags
 
 from jaxcut import config
-from jaxcut.config import Config, field_help, field_names
+from jaxcut.config import Config, field_names
+from jaxcut.field_docs import field_help
 
 CHOICES = {"method": config.METHODS, "activation": config.ACTIVATIONS,
            "mixing": config.MIXINGS, "optimizer": config.OPTIMIZERS, "dtype": config.DTYPES,
