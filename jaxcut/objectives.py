@@ -41,8 +41,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.scipy.special import betainc
 
+from jaxcut import networks
 from jaxcut.config import Hypers, Static
-from jaxcut.networks import per_patch
 
 
 def logistic_loss(z):
@@ -320,7 +320,7 @@ def preact_objective(static: Static, hypers: Hypers, net):
   network that is not a patch sum; otherwise they act on the per-patch outputs."""
   method, exact, mixing, a, C = (static.method, static.exact, static.mixing, hypers.mix_a,
                                  hypers.C)
-  if method == "erm" or (method != "mixup" and per_patch(static)):
+  if method == "erm" or (method != "mixup" and networks.per_patch(static)):
     obj = objective(static, hypers)
     return lambda Z, theta, y, key: obj(net(theta, Z), y, key)
   on_z = {  # (method, exact) -> (Z, y, key, out) -> loss
