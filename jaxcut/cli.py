@@ -105,10 +105,11 @@ def enable_precision(dtype: str) -> None:
 def define_runtime_flags(fv: flags.FlagValues) -> None:
   flags.DEFINE_string("cache_dir", None, "persistent compilation cache: a directory, or off "
                       "(default: $JAXCUT_CACHE_DIR, else ~/.cache/jaxcut/xla)", flag_values=fv)
-  flags.DEFINE_enum("xla_options", None, ["fast-compile", "default"],
+  flags.DEFINE_enum("xla_options", None, ["fast-compile", "default", "quick-compile"],
                     "how XLA compiles jaxcut's programs on CPU: fast-compile (jaxcut's "
-                    "options: about half the compile time) or default (XLA's own; default: "
-                    "$JAXCUT_XLA_OPTIONS, else fast-compile)", flag_values=fv)
+                    "options: about half the compile time), default (XLA's own) or "
+                    "quick-compile (half again, runs 1.5-3x slower: smoke runs and tests; "
+                    "default: $JAXCUT_XLA_OPTIONS, else fast-compile)", flag_values=fv)
   flags.DEFINE_integer("cpu_devices", None, "on a CPU, run as this many JAX devices, over "
                        "which a sweep shards its runs (small runs are mostly single-threaded: "
                        "set it to the number of cores; default: $JAXCUT_CPU_DEVICES, else 1)",

@@ -10,6 +10,11 @@ except Cutout on the gram backend (+20% per run; measured side by side:
 `python -m benchmarks.sweep_throughput --only xla`, figures in benchmarks/README.md). Results move by rounding only (some sums are ordered differently:
 float64 within 1e-12, float32 within 1e-5, tests/test_compiler.py).
 
+`quick-compile` goes one step further, for programs that run once at tiny size (smoke
+runs, the test suite, which sets it): optimisation level 0 compiles a tiny run's program
+in ~1.1-1.3 s against ~2.0-2.5 s, and runs it 1.5-3x slower (`benchmarks/sweep_throughput.py
+--only xla`); not for real grids.
+
 These are per-program `compiler_options`, so they do not touch programs that are not
 jaxcut's, and XLA_FLAGS still sets everything else. Other backends keep XLA's defaults
 (not measured there). JAXCUT_XLA_OPTIONS=default compiles with XLA's defaults everywhere;
@@ -26,12 +31,14 @@ import jax
 from jaxcut.config import InputError
 
 CPU = {"xla_backend_optimization_level": 1, "xla_cpu_use_fusion_emitters": False}
+QUICK = {**CPU, "xla_backend_optimization_level": 0}
 ENV = "JAXCUT_XLA_OPTIONS"
-CHOICES = ("fast-compile", "default")
+CHOICES = ("fast-compile", "default", "quick-compile")
 
 
 def choice() -> str:
-  """'fast-compile' (jaxcut's options where measured) or 'default' (XLA's own)."""
+  """'fast-compile' (jaxcut's options where measured), 'default' (XLA's own) or
+  'quick-compile' (least compile time, slower runs)."""
   v = os.environ.get(ENV, "").strip().lower() or CHOICES[0]
   if v not in CHOICES:
     raise InputError(f"{ENV}={v!r}: allowed values are {', '.join(CHOICES)}")
@@ -41,9 +48,10 @@ def choice() -> str:
 def options() -> Optional[dict]:
   """The compiler options for the backend in use (None: XLA's defaults). Call only once
   the backend may be initialised (inside a CLI, not at import)."""
-  if choice() == "default" or jax.default_backend() != "cpu":
+  c = choice()
+  if c == "default" or jax.default_backend() != "cpu":
     return None
-  return dict(CPU)
+  return dict(QUICK if c == "quick-compile" else CPU)
 
 
 def jit(fun, **kw):

@@ -173,9 +173,11 @@ PROGRAMS_KEPT = 8
 
 
 @functools.lru_cache(maxsize=PROGRAMS_KEPT)
-def chunk_program(static: Static, width: int, n_devices: int):
+def chunk_program(static: Static, width: int, n_devices: int, xla: str = ""):
   """jit(shard_map(lax.map(train, batch_size=width))) for one static group."""
-  del n_devices  # part of the cache key: a new mesh needs a new program
+  # part of the cache key: a new mesh, or other compiler options (`compiler.choice()`,
+  # read when the program is built), need a new program
+  del n_devices, xla
 
   run = one_run(static)
 
@@ -188,8 +190,9 @@ def chunk_program(static: Static, width: int, n_devices: int):
 
 
 @functools.lru_cache(maxsize=PROGRAMS_KEPT)
-def single_program(static: Static):
-  """One run, jitted (the loop mode)."""
+def single_program(static: Static, xla: str = ""):
+  """One run, jitted (the loop mode); xla: `compiler.choice()`, part of the cache key."""
+  del xla
   return compiler.jit(one_run(static))
 
 
@@ -207,7 +210,7 @@ def run_chunk(configs: Sequence[Config], seeds: Sequence[int], chunk: int, width
   n_dev = len(jax.devices())
   R = len(configs)
   if n_dev == 1 and width == 1:
-    prog = single_program(static)
+    prog = single_program(static, compiler.choice())
     outs = [prog(np.uint32(s), c.hypers()) for c, s in zip(configs, seeds)]
     traj, metrics = jax.tree.map(lambda *x: np.stack([np.asarray(v) for v in x]), *outs)
     return np.arange(R), traj, metrics
@@ -223,7 +226,7 @@ def run_chunk(configs: Sequence[Config], seeds: Sequence[int], chunk: int, width
   def to_global(x):  # every process holds the whole chunk; each places its own shards
     return jax.make_array_from_callback(x.shape, sharding, lambda idx: x[idx])
 
-  out = chunk_program(static, width, n_dev)(to_global(seed_arr), jax.tree.map(to_global, stacked))
+  out = chunk_program(static, width, n_dev, compiler.choice())(to_global(seed_arr), jax.tree.map(to_global, stacked))
   if jax.process_count() == 1:  # every shard is here
     traj, metrics = jax.tree.map(lambda x: np.asarray(x)[:R], out)
     return np.arange(R), traj, metrics

@@ -229,12 +229,14 @@ class Grid:
     """One key per run: a hash of what defines it (seed, config, labels), not its run id,
     so that a run keeps its key in a grown or narrowed grid (`SweepDir.grow`)."""
     runs = self.runs() if runs is None else runs
-    return [_hash(_defining(r)) for r in runs]
+    memo: dict = {}
+    return [_hash(_defining(r, memo)) for r in runs]
 
   def fingerprint(self, runs: Optional[Sequence[Run]] = None) -> str:
     """Hash of everything that defines the runs (not chunking, not devices)."""
     runs = self.runs() if runs is None else runs
-    return _hash([_defining(r) for r in runs])
+    memo: dict = {}
+    return _hash([_defining(r, memo) for r in runs])
 
   def describe(self) -> dict:
     return {"name": self.name, "size": self.size, "description": self.description,
@@ -250,9 +252,14 @@ class Grid:
             **({"only": {k: _jsonable(list(v)) for k, v in self.only}} if self.only else {})}
 
 
-def _defining(run: Run) -> list:
-  """What defines a run, as JSON: [seed, config, labels] (its run id is not part of it)."""
-  return [run.seed, run.config.defining(), _jsonable(run.labels)]
+def _defining(run: Run, memo: dict) -> list:
+  """What defines a run, as JSON: [seed, config, labels] (its run id is not part of it).
+  memo: id(config) -> its dict, for the seeds that share one config object (a 100,000-run
+  grid has 10,000 configs)."""
+  config = memo.get(id(run.config))
+  if config is None:
+    config = memo[id(run.config)] = run.config.defining()
+  return [run.seed, config, _jsonable(run.labels)]
 
 
 def _hash(x) -> str:

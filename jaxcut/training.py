@@ -224,11 +224,12 @@ def log_steps(static: Static):
 
 
 @functools.cache
-def _train_program():
+def _train_program(xla: str):
+  del xla  # the cache key: `compiler.choice()` when the program is built
   return compiler.jit(train)
 
 
 def train_jit(key, spec: Spec):
   """`train`, jitted with jaxcut's compiler options (built at first call, once the backend
   is chosen)."""
-  return _train_program()(key, spec)
+  return _train_program(compiler.choice())(key, spec)

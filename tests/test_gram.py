@@ -259,6 +259,7 @@ def test_gram_runs_vmap_over_d_like_separate_runs():
 
 
 @pytest.mark.slow
+@pytest.mark.run_bound
 def test_backends_agree_statistically_at_d_2000():
   """Reference setting at d = 2000, trained T = 500 steps (the law is the same at every T;
   T = 1500 cost 3x the time for the same check), 6 seeds per backend and method: per-group

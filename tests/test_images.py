@@ -28,6 +28,14 @@ def realdata(*args):
                         capture_output=True, text=True)
 
 
+def realdata_here(*args):
+  """The realdata CLI in this process (`cli.run` maps errors and exit codes as a process
+  of its own would), for inputs refused before compute and for reruns."""
+  from conftest import run_cli
+  from jaxcut.commands.realdata import main
+  return run_cli(main, *args)
+
+
 def batch(B=5, H=6, W=7, C=2, K=3, seed=0):
   rng = np.random.default_rng(seed)
   x = rng.normal(size=(B, H, W, C)).astype(np.float32) + 3.0  # no pixel is 0 by chance
@@ -243,7 +251,7 @@ def test_cifar_end_to_end_with_resnet(tmp_path):
 ])
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, args, field):
   out = tmp_path / "o"
-  r = realdata(*args, f"--out={out}", "--cache_dir=off")
+  r = realdata_here(*args, f"--out={out}", "--cache_dir=off")
   assert r.returncode == 2 and r.stdout == ""
   lines = r.stderr.strip().splitlines()
   assert len(lines) == 1 and lines[0].startswith("error: ") and field in lines[0], r.stderr
@@ -269,12 +277,12 @@ def test_digits_runs_resumes_and_does_not_depend_on_chunking(tmp_path):
   # a lost part is computed again, the rest kept
   parts = sorted(p for p in os.listdir(a / "parts") if p.endswith(".json"))
   os.remove(a / "parts" / parts[-1])
-  r = realdata(*TINY, "--vmap=2", f"--out={a}")
+  r = realdata_here(*TINY, "--vmap=2", f"--out={a}")
   assert r.returncode == 0 and "2 computed" in r.stdout, r.stdout
   strip = lambda rs: [{k: v for k, v in x.items() if k != "run_seconds"} for x in rs]
   assert strip(read_results(str(a))) == strip(rows)
   # another experiment in the same directory is refused
-  r = realdata(*TINY, "--vmap=2", "--epochs=2", f"--out={a}")
+  r = realdata_here(*TINY, "--vmap=2", "--epochs=2", f"--out={a}")
   assert r.returncode == 2 and "holds another sweep" in r.stderr
 
 

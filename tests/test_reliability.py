@@ -26,8 +26,18 @@ def cli(module, *args, **kw):
                         timeout=600, cwd=ROOT, **kw)
 
 
-def sweep(*args, **kw):
-  return cli("jaxcut.sweep", *args, **kw)
+def sweep(*args, process=False, **kw):
+  """The sweep CLI: in this process (a new process costs ~6 s of start-up and tracing;
+  `cli.run` maps errors and exit codes as in one), or a real process where the test needs
+  one (process=True, or subprocess options such as env= or preexec_fn=)."""
+  if process or kw:
+    return cli("jaxcut.sweep", *args, **kw)
+  return sweep_here(*args)
+
+
+def report(out):
+  from jaxcut.commands.report import main
+  return run_cli(main, str(out))
 
 
 def one_error_line(r, needle, code=2):
@@ -95,7 +105,7 @@ def test_a_damaged_part_is_noticed_and_recomputed(quick, tmp_path, damage):
   assert r.returncode == 0, r.stderr
   assert f"warning: part {name}" in r.stderr and "2 computed" in r.stdout
   assert rows_without_timing(out) == quick[1]
-  assert cli("jaxcut.report", out).returncode == 0
+  assert report(out).returncode == 0
 
 
 def test_one_writer_per_out(quick, tmp_path):
@@ -108,7 +118,7 @@ def test_one_writer_per_out(quick, tmp_path):
     before = {f: os.stat(os.path.join(out, "parts", f)).st_mtime_ns for f in os.listdir(
         os.path.join(out, "parts"))}
     for extra in ((), ("--overwrite",), ("--set=eta=0.5", "--overwrite")):
-      r = sweep(*QUICK, f"--out={out}", *extra)
+      r = sweep(*QUICK, f"--out={out}", *extra, process=True)  # the lock is per process
       line = one_error_line(r, "is being written by another sweep")
       assert f"pid {os.getpid()}" in line
     after = {f: os.stat(os.path.join(out, "parts", f)).st_mtime_ns for f in os.listdir(
@@ -132,7 +142,7 @@ def test_two_sweeps_started_together_mix_nothing(quick, tmp_path):
   r = sweep(*QUICK[:-1], f"--out={out}")  # a third run finds everything committed and sound
   assert r.returncode == 0 and "0 computed" in r.stdout and "warning" not in r.stderr
   assert rows_without_timing(out) == quick[1]
-  assert cli("jaxcut.report", out).returncode == 0
+  assert report(out).returncode == 0
 
 
 def test_leftovers_of_interrupted_writes_are_cleaned(quick, tmp_path):
@@ -286,11 +296,9 @@ def test_distributed_without_a_coordinator_is_one_line(tmp_path):
 
 
 def test_report_errors_are_one_line(quick, tmp_path):
-  def report(path):
-    return cli("jaxcut.report", str(path))
-
   empty = tmp_path / "empty"
   empty.mkdir()
+  one_error_line(cli("jaxcut.report", str(empty)), "holds no results.csv")  # a real process
   one_error_line(report(empty), "holds no results.csv")
   for name, needle in (("grid.json", "holds no grid.json"), ("manifest.json", "holds no manifest.json")):
     out = copy(quick, tmp_path, name)
@@ -317,7 +325,7 @@ def test_report_errors_are_one_line(quick, tmp_path):
 def test_report_on_a_sweep_whose_runs_all_diverged(tmp_path):
   out = str(tmp_path / "div")
   assert sweep(*QUICK, "--set=eta=1e30", f"--out={out}").returncode == 0
-  one_error_line(cli("jaxcut.report", out), "all 6 runs diverged")
+  one_error_line(report(out), "all 6 runs diverged")
 
 
 def test_train_out_is_protected_as_a_sweeps_is(quick, tmp_path):
@@ -325,20 +333,20 @@ def test_train_out_is_protected_as_a_sweeps_is(quick, tmp_path):
   Now it refuses, naming what is there, before compute; --overwrite replaces it."""
   run = str(tmp_path / "run")
   tiny = ("--preset=tiny", "--steps=20")
-  assert cli("jaxcut.train", *tiny, f"--out={run}").returncode == 0
+  assert train_here(*tiny, f"--out={run}").returncode == 0
   first = json.load(open(os.path.join(run, "metrics.json")))["metrics"]
-  r = cli("jaxcut.train", *tiny, "--seed=3", f"--out={run}")
+  r = train_here(*tiny, "--seed=3", f"--out={run}")
   one_error_line(r, "holds a run (method erm, seed 0); use another --out, or --overwrite")
   assert json.load(open(os.path.join(run, "metrics.json")))["metrics"] == first
   swept = copy(quick, tmp_path)
-  r = cli("jaxcut.train", *tiny, f"--out={swept}")
+  r = train_here(*tiny, f"--out={swept}")
   one_error_line(r, "holds a sweep (grid smoke, size cpu, 3 parts committed)")
   assert parts_of(swept) == parts_of(quick[0])
   other = tmp_path / "other"
   other.mkdir()
   (other / "notes.txt").write_text("mine")
-  one_error_line(cli("jaxcut.train", *tiny, f"--out={other}"), "holds 1 other file (notes.txt)")
-  r = cli("jaxcut.train", *tiny, "--seed=3", "--overwrite", f"--out={run}")
+  one_error_line(train_here(*tiny, f"--out={other}"), "holds 1 other file (notes.txt)")
+  r = train_here(*tiny, "--seed=3", "--overwrite", f"--out={run}")
   assert r.returncode == 0, r.stderr
   assert json.load(open(os.path.join(run, "metrics.json")))["seed"] == 3
 

@@ -31,6 +31,13 @@ def sweep_cli(*args, env=None, **kw):
                         text=True, timeout=600, cwd=ROOT, env=env, **kw)
 
 
+def sweep_here(*args):
+  """The sweep CLI in this process (no ~6 s of process start-up and tracing), where the
+  test is about the sweep, not about its process."""
+  from jaxcut.commands.sweep import main
+  return run_cli(main, *args)
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
   """The smoke grid run once with default chunking."""
@@ -171,7 +178,7 @@ def test_killed_sweep_resumes_without_recomputing(reference, tmp_path):
   committed = {f: os.stat(os.path.join(parts, f)).st_mtime_ns
                for f in os.listdir(parts) if f.endswith(".json")}
   assert 3 <= len(committed) < 12
-  r = sweep_cli("--grid=smoke", f"--out={out}", "--chunk=1")
+  r = sweep_here("--grid=smoke", f"--out={out}", "--chunk=1")
   assert r.returncode == 0, r.stderr
   assert f"{12 - len(committed)} computed" in r.stdout
   assert "resuming" in r.stderr
@@ -260,14 +267,14 @@ def test_bad_input_exits_2_with_one_line_before_compute(tmp_path, args, needle):
 
 def test_conflicting_out_is_refused_unless_overwrite(reference, tmp_path):
   out = reference[0]
-  r = sweep_cli("--grid=smoke", "--seeds=1", f"--out={out}")
+  r = sweep_here("--grid=smoke", "--seeds=1", f"--out={out}")
   assert r.returncode == 2 and "holds another sweep" in r.stderr
   assert len(r.stderr.strip().splitlines()) == 1
   other = tmp_path / "o"
   import shutil
   shutil.copytree(out, other)
-  r = sweep_cli("--grid=smoke", "--seeds=1", "--steps=20", f"--out={other}", "--overwrite",
-                "--quiet")
+  r = sweep_here("--grid=smoke", "--seeds=1", "--steps=20", f"--out={other}", "--overwrite",
+                 "--quiet")
   assert r.returncode == 0, r.stderr
   assert len(read_results(str(other))) == 6
 
@@ -282,7 +289,7 @@ def test_every_shipped_grid_expands_and_validates():
       g = grid_mod.load(name, size)
       runs = g.runs()
       assert runs and len({r.run_id for r in runs}) == len(runs)
-      assert set(g.summary) and g.fingerprint()
+      assert set(g.summary) and g.fingerprint(runs)
 
 
 def test_results_are_typed_and_blank_where_a_setting_does_not_apply(reference):

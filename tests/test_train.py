@@ -141,6 +141,7 @@ def test_trajectory_accuracy_ends_where_metrics_end():
 
 
 @pytest.mark.slow
+@pytest.mark.run_bound
 def test_paper_direction_on_reference_setting():
   """Rare/common feature-output ratio ERM < Cutout < CutMix; CutMix beats ERM on rare test
   points.
