@@ -115,6 +115,14 @@ def _run_bound_tests_compile_as_users_do(request, monkeypatch):
     monkeypatch.setenv("JAXCUT_XLA_OPTIONS", "fast-compile")
 
 
+def cli_here(command, *args):
+  """`python -m jaxcut.COMMAND ARGS` (sweep, report, train, realdata) in this process, as
+  `run_cli` runs it: where a test is about the command, not about its process (a new
+  process costs ~6 s of start-up and tracing)."""
+  import importlib
+  return run_cli(importlib.import_module(f"jaxcut.commands.{command}").main, *args)
+
+
 def run_cli(main, *args):
   """A CLI's main run in this process, as `jaxcut.cli.run` runs it: (returncode, stdout,
   stderr) in a SimpleNamespace. For inputs refused before compute (no JAX start-up)."""

@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import rows_without_timing, run_cli
+from conftest import cli_here, rows_without_timing
 from jaxcut import grid as grid_mod
 from jaxcut.store import SweepDir, load_trajectories
 
@@ -15,10 +15,7 @@ SMOKE = ("--grid=smoke", "--steps=20", "--chunk=2")
 
 
 def sweep(*args):
-  """The sweep CLI, in this process (`cli.run` maps errors and exit codes as in a process
-  of its own, without its ~6 s of start-up and tracing)."""
-  from jaxcut.commands.sweep import main
-  return run_cli(main, *SMOKE, *args)
+  return cli_here("sweep", *SMOKE, *args)
 
 
 def ok(r):

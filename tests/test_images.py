@@ -29,11 +29,8 @@ def realdata(*args):
 
 
 def realdata_here(*args):
-  """The realdata CLI in this process (`cli.run` maps errors and exit codes as a process
-  of its own would), for inputs refused before compute and for reruns."""
-  from conftest import run_cli
-  from jaxcut.commands.realdata import main
-  return run_cli(main, *args)
+  from conftest import cli_here
+  return cli_here("realdata", *args)
 
 
 def batch(B=5, H=6, W=7, C=2, K=3, seed=0):

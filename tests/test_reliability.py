@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import rows_without_timing, run_cli
+from conftest import cli_here, rows_without_timing, run_cli
 from jaxcut import signals
 from jaxcut.store import SweepDir, read_results
 
@@ -32,12 +32,11 @@ def sweep(*args, process=False, **kw):
   one (process=True, or subprocess options such as env= or preexec_fn=)."""
   if process or kw:
     return cli("jaxcut.sweep", *args, **kw)
-  return sweep_here(*args)
+  return cli_here("sweep", *args)
 
 
 def report(out):
-  from jaxcut.commands.report import main
-  return run_cli(main, str(out))
+  return cli_here("report", str(out))
 
 
 def one_error_line(r, needle, code=2):

@@ -12,7 +12,7 @@ import pytest
 
 from jaxcut import grid as grid_mod
 from jaxcut.config import PRESETS
-from conftest import run_cli, ci
+from conftest import cli_here, ci
 from jaxcut.analysis.figures import STANDARD
 from jaxcut.grid import Axis, Grid
 from jaxcut.analysis.report import write_report
@@ -450,11 +450,10 @@ def test_a_contrast_is_asked_for_on_the_command_line(tmp_path):
   assert [(k["a"], k["b"], k["column"]) for k in saved] == [
       ("cutmix", "erm", "test_acc_rare"), ("cutout", "erm", "test_acc")]
   before = open(os.path.join(out, "report", "summary.md")).read()
-  from jaxcut.commands.report import main
   for args, needle in ((["--contrast=cutout,mixup,test_acc"], "the sweep has no mixup runs"),
                        (["--contrast=cutout,erm,acc"], "'acc' is not a results.csv column"),
                        (["--contrast=cutout,erm"], "must look like METHOD_A,METHOD_B,COLUMN")):
-    r = run_cli(main, out, *args)  # in this process: refused before anything runs
+    r = cli_here("report", out, *args)  # in this process: refused before anything runs
     assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and needle in r.stderr, r.stderr
   assert open(os.path.join(out, "report", "summary.md")).read() == before
   r = subprocess.run([sys.executable, "-m", "jaxcut.sweep", "--grid=smoke",

@@ -14,7 +14,7 @@ import pytest
 
 from jaxcut import grid as grid_mod
 from jaxcut.store import load_run, load_trajectories, read_results
-from conftest import assert_float_columns_close, assert_rows_close, rows_without_timing, run_cli
+from conftest import cli_here, assert_float_columns_close, assert_rows_close, rows_without_timing, run_cli
 from jaxcut.driver import run_sweep, summary_table
 from jaxcut.training import train_jit
 
@@ -32,10 +32,7 @@ def sweep_cli(*args, env=None, **kw):
 
 
 def sweep_here(*args):
-  """The sweep CLI in this process (no ~6 s of process start-up and tracing), where the
-  test is about the sweep, not about its process."""
-  from jaxcut.commands.sweep import main
-  return run_cli(main, *args)
+  return cli_here("sweep", *args)
 
 
 @pytest.fixture(scope="module")
