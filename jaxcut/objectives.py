@@ -77,21 +77,12 @@ def size_pmf(P: int, mixing: str, a) -> jax.Array:
 
 
 def lambda_moments(P: int, mixing: str, a) -> tuple[float, float]:
-  """(mean, variance) of lam = |S| / P under D_S (numbers, for reports): `size_pmf`'s law in
-  float64 with scipy, so that a report's numbers depend neither on the process's x64 flag
-  nor on how XLA compiled the float32 law (both moved them at 1e-8)."""
-  from scipy.special import betainc as betainc64
-  s = np.arange(P + 1)
-  if mixing == "uniform":
-    pmf = np.full(P + 1, 1.0 / (P + 1))
-  elif mixing == "fixed":
-    k = int(np.round(np.float32(a) * P))
-    pmf = 0.5 * ((s == k).astype(float) + (s == P - k))
-  else:
-    a = float(a)
-    pmf = (betainc64(a, a, np.clip((s + 0.5) / P, 0, 1))
-           - betainc64(a, a, np.clip((s - 0.5) / P, 0, 1)))
-  lam = s / P
+  """(mean, variance) of lam = |S| / P under D_S (numbers, for reports): `size_pmf` taken
+  in float64 whatever the process's x64 flag, so that a report's numbers depend neither on
+  that flag nor on how XLA compiled the law (in float32 both moved them at 1e-8)."""
+  with jax.enable_x64(True):
+    pmf = np.asarray(size_pmf(P, mixing, np.float64(a)))
+  lam = np.arange(P + 1) / P
   mean = float(pmf @ lam)
   return mean, float(pmf @ lam ** 2 - mean ** 2)
 

@@ -307,11 +307,15 @@ def test_lambda_moments_of_each_law():
   np.testing.assert_allclose([mean, var], [0.5, np.var(np.arange(4) / 3)])
   v = [objectives.lambda_moments(4, "beta", a)[1] for a in (0.1, 1.0, 4.0)]
   assert v[0] > v[1] > v[2] > 0  # small a: lam near 0 or 1; large a: near 1/2
-  # the report's float64 law (scipy) is the training law `size_pmf`, taken in float64
-  with jax.enable_x64(True):
-    for P, mixing, a in ((3, "beta", 0.1), (4, "beta", 2.0), (8, "beta", 0.25), (5, "fixed", 0.3)):
-      pmf = np.asarray(objectives.size_pmf(P, mixing, np.float64(a)))
-      lam = np.arange(P + 1) / P
-      mean = pmf @ lam
-      np.testing.assert_allclose(objectives.lambda_moments(P, mixing, a),
-                                 [mean, pmf @ lam ** 2 - mean ** 2], rtol=1e-12, atol=1e-15)
+  # the report's float64 law against scipy's betainc (and the fixed law by hand)
+  from scipy.special import betainc
+  for P, mixing, a in ((3, "beta", 0.1), (4, "beta", 2.0), (8, "beta", 0.25), (5, "fixed", 0.3)):
+    s = np.arange(P + 1)
+    if mixing == "beta":
+      pmf = betainc(a, a, np.clip((s + 0.5) / P, 0, 1)) - betainc(a, a, np.clip((s - 0.5) / P, 0, 1))
+    else:
+      pmf = 0.5 * ((s == round(a * P)).astype(float) + (s == P - round(a * P)))
+    lam = s / P
+    mean = pmf @ lam
+    np.testing.assert_allclose(objectives.lambda_moments(P, mixing, a),
+                               [mean, pmf @ lam ** 2 - mean ** 2], rtol=1e-12, atol=1e-15)

@@ -13,7 +13,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import cli_here, rows_without_timing, run_cli
+from conftest import cli_here, rows_without_timing
 from jaxcut import signals
 from jaxcut.store import SweepDir, read_results
 
@@ -226,16 +226,6 @@ def test_non_finite_runs_are_flagged_with_nan_metrics(tmp_path):
     assert bool(met["diverged"]) and np.isnan(met["test_acc"]) and np.isnan(met["rho_final"]).all()
 
 
-def sweep_here(*args):
-  from jaxcut.commands.sweep import main
-  return run_cli(main, *args)
-
-
-def train_here(*args):
-  from jaxcut.commands.train import main as train_main
-  return run_cli(train_main, *args)
-
-
 def bad_grid(tmp_path, text):
   f = tmp_path / "g.py"
   f.write_text(text)
@@ -265,7 +255,7 @@ def test_bad_sweep_input_is_one_line_and_writes_nothing(tmp_path, make, needle):
   args = make(tmp_path)
   if not args[0].startswith("--grid"):
     args = ["--grid=smoke"] + args
-  one_error_line(sweep_here(*args, f"--out={out}"), needle)
+  one_error_line(cli_here("sweep", *args, f"--out={out}"), needle)
   assert not out.exists()
 
 
@@ -275,8 +265,8 @@ def test_bad_out_is_one_line_before_compute(tmp_path, out, needle):
   f = tmp_path / "f"
   f.write_text("x")
   out = out.replace("FILE", str(f))
-  one_error_line(sweep_here("--grid=smoke", f"--out={out}"), needle)
-  one_error_line(train_here("--preset=tiny", "--steps=5000", f"--out={out}"), needle)
+  one_error_line(cli_here("sweep", "--grid=smoke", f"--out={out}"), needle)
+  one_error_line(cli_here("train", "--preset=tiny", "--steps=5000", f"--out={out}"), needle)
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -285,7 +275,7 @@ def test_bad_out_is_one_line_before_compute(tmp_path, out, needle):
     (["--d=100000000000"], "d=100000000000 is out of range for this device"),
 ])
 def test_bad_train_input_is_one_line(args, needle):
-  one_error_line(train_here("--preset=tiny", *args), needle)
+  one_error_line(cli_here("train", "--preset=tiny", *args), needle)
 
 
 def test_distributed_without_a_coordinator_is_one_line(tmp_path):
@@ -332,20 +322,20 @@ def test_train_out_is_protected_as_a_sweeps_is(quick, tmp_path):
   Now it refuses, naming what is there, before compute; --overwrite replaces it."""
   run = str(tmp_path / "run")
   tiny = ("--preset=tiny", "--steps=20")
-  assert train_here(*tiny, f"--out={run}").returncode == 0
+  assert cli_here("train", *tiny, f"--out={run}").returncode == 0
   first = json.load(open(os.path.join(run, "metrics.json")))["metrics"]
-  r = train_here(*tiny, "--seed=3", f"--out={run}")
+  r = cli_here("train", *tiny, "--seed=3", f"--out={run}")
   one_error_line(r, "holds a run (method erm, seed 0); use another --out, or --overwrite")
   assert json.load(open(os.path.join(run, "metrics.json")))["metrics"] == first
   swept = copy(quick, tmp_path)
-  r = train_here(*tiny, f"--out={swept}")
+  r = cli_here("train", *tiny, f"--out={swept}")
   one_error_line(r, "holds a sweep (grid smoke, size cpu, 3 parts committed)")
   assert parts_of(swept) == parts_of(quick[0])
   other = tmp_path / "other"
   other.mkdir()
   (other / "notes.txt").write_text("mine")
-  one_error_line(train_here(*tiny, f"--out={other}"), "holds 1 other file (notes.txt)")
-  r = train_here(*tiny, "--seed=3", "--overwrite", f"--out={run}")
+  one_error_line(cli_here("train", *tiny, f"--out={other}"), "holds 1 other file (notes.txt)")
+  r = cli_here("train", *tiny, "--seed=3", "--overwrite", f"--out={run}")
   assert r.returncode == 0, r.stderr
   assert json.load(open(os.path.join(run, "metrics.json")))["seed"] == 3
 
